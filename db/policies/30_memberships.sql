@@ -1,0 +1,32 @@
+-- memberships: who belongs to which tenant, with which role. A tenant table,
+-- with one exception to strict isolation for reads: a user sees its own
+-- memberships in every tenant (GET /v1/me, tenant resolution). That read
+-- policy is the only permissive SELECT policy; writes are isolated by
+-- restrictive policies and limited to Owners and Partners.
+ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
+SELECT app.reset_policies('memberships');
+
+CREATE POLICY memberships_read ON memberships FOR SELECT
+    USING (tenant_id = (SELECT app.current_tenant_id())
+           OR user_id = (SELECT app.current_user_id()));
+
+CREATE POLICY memberships_insert ON memberships FOR INSERT
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+CREATE POLICY memberships_update ON memberships FOR UPDATE
+    USING (tenant_id = (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+CREATE POLICY memberships_delete ON memberships FOR DELETE
+    USING (tenant_id = (SELECT app.current_tenant_id()));
+
+CREATE POLICY memberships_isolation_insert ON memberships AS RESTRICTIVE FOR INSERT
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id())
+                AND (SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY memberships_isolation_update ON memberships AS RESTRICTIVE FOR UPDATE
+    USING (tenant_id = (SELECT app.current_tenant_id())
+           AND (SELECT app.current_member_role()) IN ('owner', 'partner'))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id())
+                AND (SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY memberships_isolation_delete ON memberships AS RESTRICTIVE FOR DELETE
+    USING (tenant_id = (SELECT app.current_tenant_id())
+           AND (SELECT app.current_member_role()) IN ('owner', 'partner'));

@@ -1,0 +1,22 @@
+-- projects: a tenant table. Restrictive isolation on every command, so a
+-- permissive policy added later cannot widen access across tenants; writes
+-- only for Owners and Partners (Client Viewers read).
+ALTER TABLE projects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE projects FORCE ROW LEVEL SECURITY;
+SELECT app.reset_policies('projects');
+
+CREATE POLICY projects_tenant ON projects
+    USING (tenant_id = (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+
+CREATE POLICY projects_isolation ON projects AS RESTRICTIVE
+    USING (tenant_id = (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+
+CREATE POLICY projects_writers_insert ON projects AS RESTRICTIVE FOR INSERT
+    WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY projects_writers_update ON projects AS RESTRICTIVE FOR UPDATE
+    USING ((SELECT app.current_member_role()) IN ('owner', 'partner'))
+    WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY projects_writers_delete ON projects AS RESTRICTIVE FOR DELETE
+    USING ((SELECT app.current_member_role()) IN ('owner', 'partner'));

@@ -1,0 +1,22 @@
+-- tasks: a tenant table. Restrictive isolation on every command, so a
+-- permissive policy added later cannot widen access across tenants; writes
+-- only for Owners and Partners (Client Viewers read).
+ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
+SELECT app.reset_policies('tasks');
+
+CREATE POLICY tasks_tenant ON tasks
+    USING (tenant_id = (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+
+CREATE POLICY tasks_isolation ON tasks AS RESTRICTIVE
+    USING (tenant_id = (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+
+CREATE POLICY tasks_writers_insert ON tasks AS RESTRICTIVE FOR INSERT
+    WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY tasks_writers_update ON tasks AS RESTRICTIVE FOR UPDATE
+    USING ((SELECT app.current_member_role()) IN ('owner', 'partner'))
+    WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+CREATE POLICY tasks_writers_delete ON tasks AS RESTRICTIVE FOR DELETE
+    USING ((SELECT app.current_member_role()) IN ('owner', 'partner'));

@@ -1,0 +1,40 @@
+-- Queries for the audited admin scope (BYPASSRLS role). They name tenants
+-- explicitly because no RLS context scopes them.
+
+-- name: AuditInsert :one
+INSERT INTO audit_log (actor_user_id, actor_email, actor_role, reason, action, tenant_ids, request_id, client_addr, detail)
+VALUES (sqlc.narg('actor_user_id'), sqlc.arg('actor_email'), sqlc.arg('actor_role'), sqlc.arg('reason'),
+        sqlc.arg('action'), sqlc.arg('tenant_ids')::uuid[], sqlc.arg('request_id'), sqlc.arg('client_addr'),
+        sqlc.arg('detail'))
+RETURNING id, at;
+
+-- name: AdminTenantEnsure :one
+-- Creates the tenant or returns the existing one with that slug (idempotent).
+INSERT INTO tenants (slug, name)
+VALUES (sqlc.arg('slug'), sqlc.arg('name'))
+ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
+RETURNING *, (xmax = 0)::boolean AS created;
+
+-- name: AdminUserEnsure :one
+INSERT INTO users (email)
+VALUES (sqlc.arg('email'))
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING *;
+
+-- name: AdminMembershipEnsure :one
+INSERT INTO memberships (tenant_id, user_id, role)
+VALUES (sqlc.arg('tenant_id'), sqlc.arg('user_id'), sqlc.arg('role'))
+ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role
+RETURNING *;
+
+-- name: AdminProjectEnsure :execrows
+INSERT INTO projects (tenant_id, name, description)
+VALUES (sqlc.arg('tenant_id'), sqlc.arg('name'), sqlc.arg('description'))
+ON CONFLICT (tenant_id, name) DO NOTHING;
+
+-- name: AdminProjectByName :one
+SELECT * FROM projects WHERE tenant_id = sqlc.arg('tenant_id') AND name = sqlc.arg('name');
+
+-- name: AdminTaskCreate :exec
+INSERT INTO tasks (tenant_id, project_id, title, done)
+VALUES (sqlc.arg('tenant_id'), sqlc.arg('project_id'), sqlc.arg('title'), sqlc.arg('done'));

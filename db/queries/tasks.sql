@@ -1,0 +1,31 @@
+-- Tasks of a project. The composite foreign key (tenant_id, project_id)
+-- makes a task of another tenant's project impossible to create.
+
+-- name: TaskListFirst :many
+SELECT * FROM tasks
+WHERE project_id = sqlc.arg('project_id')
+ORDER BY created_at, id
+LIMIT sqlc.arg('lim');
+
+-- name: TaskListAfter :many
+SELECT * FROM tasks
+WHERE project_id = sqlc.arg('project_id')
+  AND (created_at, id) > (sqlc.arg('after_created_at')::timestamptz, sqlc.arg('after_id')::uuid)
+ORDER BY created_at, id
+LIMIT sqlc.arg('lim');
+
+-- name: TaskCreate :one
+INSERT INTO tasks (project_id, title)
+VALUES (sqlc.arg('project_id'), sqlc.arg('title'))
+RETURNING *;
+
+-- name: TaskUpdate :one
+UPDATE tasks
+SET title      = coalesce(sqlc.narg('title'), title),
+    done       = coalesce(sqlc.narg('done'), done),
+    updated_at = now()
+WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id')
+RETURNING *;
+
+-- name: TaskDelete :execrows
+DELETE FROM tasks WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id');

@@ -1,0 +1,323 @@
+// Package migrations applies pgtenant's embedded schema migrations
+// (golang-migrate, pgx v5 driver) and its repeatable policy files.
+//
+// Schema migrations are versioned and applied once each, in order. Policy
+// files (db/policies) are applied after them in lexical order, inside one
+// transaction, whenever a file's checksum differs from the one recorded in
+// pgtenant_policy_state or the schema version changed since it was applied
+// (a down/up cycle drops and recreates tables, and their policies with them).
+// Both steps take advisory locks, so two concurrent `migrate up` runs never
+// apply anything twice: the second waits and then finds nothing to do.
+//
+// Every function here connects as the migrating (owner) role.
+package migrations
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgtenant/pgtenant/db"
+)
+
+// PolicyStateTable records which policy files were applied, with which
+// checksum, at which schema version. Like golang-migrate's
+// schema_migrations, it is bookkeeping created by the tool, not by a migration.
+const PolicyStateTable = "pgtenant_policy_state"
+
+// policyLockKey is the advisory lock taken while policies are applied.
+const policyLockKey = 7_236_101_004 // arbitrary, distinct from golang-migrate's
+
+// ErrDirty means a previous migration failed halfway: an operator must look,
+// repair, and `migrate force V`.
+var ErrDirty = errors.New("migrations: database is dirty (a migration failed halfway); repair it, then run `migrate force VERSION`")
+
+// PolicyFile is one embedded policy file.
+type PolicyFile struct {
+	Name   string
+	SQL    string
+	SHA256 string
+}
+
+// Policies returns the embedded policy files in the order they are applied.
+func Policies() ([]PolicyFile, error) {
+	names, err := fs.Glob(db.Policies, "policies/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	files := make([]PolicyFile, 0, len(names))
+	for _, n := range names {
+		b, err := fs.ReadFile(db.Policies, n)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		files = append(files, PolicyFile{Name: strings.TrimPrefix(n, "policies/"), SQL: string(b), SHA256: hex.EncodeToString(sum[:])})
+	}
+	return files, nil
+}
+
+// Versions returns the versions of the embedded schema migrations, ascending.
+func Versions() ([]uint, error) {
+	names, err := fs.Glob(db.Schema, "schema/*.up.sql")
+	if err != nil {
+		return nil, err
+	}
+	var vs []uint
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "schema/")
+		num, _, ok := strings.Cut(base, "_")
+		if !ok {
+			return nil, fmt.Errorf("migrations: bad migration file name %q", base)
+		}
+		v, err := strconv.ParseUint(num, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: bad migration file name %q", base)
+		}
+		vs = append(vs, uint(v))
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	return vs, nil
+}
+
+// Latest is the newest embedded schema version.
+func Latest() (uint, error) {
+	vs, err := Versions()
+	if err != nil || len(vs) == 0 {
+		return 0, errors.Join(err, errors.New("migrations: no embedded migrations"))
+	}
+	return vs[len(vs)-1], nil
+}
+
+// Runner applies migrations to the database behind an owner-role URL.
+type Runner struct {
+	url string
+}
+
+// New returns a Runner for databaseURL (postgres:// or postgresql://).
+func New(databaseURL string) (*Runner, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, errors.New("migrations: MIGRATE_DATABASE_URL must be a postgres:// URL")
+	}
+	return &Runner{url: databaseURL}, nil
+}
+
+func (r *Runner) migrator() (*migrate.Migrate, error) {
+	src, err := iofs.New(db.Schema, "schema")
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(r.url)
+	u.Scheme = "pgx5"
+	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
+	}
+	return m, nil
+}
+
+// Result says what Up or Down did.
+type Result struct {
+	From, To        uint
+	PoliciesApplied []string
+}
+
+// Up applies every pending schema migration, then the policy files that
+// changed. It is safe to run concurrently with itself.
+func (r *Runner) Up(ctx context.Context) (Result, error) {
+	m, err := r.migrator()
+	if err != nil {
+		return Result{}, err
+	}
+	defer m.Close()
+	from, dirty, err := m.Version()
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return Result{}, err
+	}
+	if dirty {
+		return Result{}, ErrDirty
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return Result{}, fmt.Errorf("migrations: up: %w", err)
+	}
+	to, _, err := m.Version()
+	if err != nil {
+		return Result{}, err
+	}
+	applied, err := r.ApplyPolicies(ctx)
+	return Result{From: from, To: to, PoliciesApplied: applied}, err
+}
+
+// Down reverts n migrations (n >= 1). Policies of dropped tables go with
+// them; the next Up re-applies every policy file because the schema version
+// changed.
+func (r *Runner) Down(_ context.Context, n int) (Result, error) {
+	if n < 1 {
+		return Result{}, errors.New("migrations: down needs a positive number of steps")
+	}
+	m, err := r.migrator()
+	if err != nil {
+		return Result{}, err
+	}
+	defer m.Close()
+	from, dirty, err := m.Version()
+	if errors.Is(err, migrate.ErrNilVersion) {
+		return Result{}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if dirty {
+		return Result{}, ErrDirty
+	}
+	if err := m.Steps(-n); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return Result{}, fmt.Errorf("migrations: down %d: %w", n, err)
+	}
+	to, _, err := m.Version()
+	if errors.Is(err, migrate.ErrNilVersion) {
+		err = nil
+	}
+	return Result{From: from, To: to}, err
+}
+
+// Force sets the recorded version without running anything and clears the
+// dirty flag (golang-migrate's force), for repairs after a failed migration.
+func (r *Runner) Force(_ context.Context, version int) error {
+	m, err := r.migrator()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Force(version)
+}
+
+// ApplyPolicies applies the policy files whose checksum or schema version
+// differs from the recorded state, in one transaction under an advisory
+// lock, and returns the names it applied.
+func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
+	files, err := Policies()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, r.url)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	var applied []string
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(policyLockKey)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+PolicyStateTable+` (
+			file           text        PRIMARY KEY,
+			sha256         text        NOT NULL,
+			schema_version bigint      NOT NULL,
+			applied_at     timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		version, dirty, err := schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if dirty {
+			return ErrDirty
+		}
+		state, err := policyState(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if s, ok := state[f.Name]; ok && s.sha256 == f.SHA256 && s.version == version {
+				continue
+			}
+			if _, err := tx.Exec(ctx, f.SQL); err != nil {
+				return fmt.Errorf("migrations: policy file %s: %w", f.Name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO `+PolicyStateTable+` (file, sha256, schema_version) VALUES ($1, $2, $3)
+				ON CONFLICT (file) DO UPDATE SET sha256 = EXCLUDED.sha256, schema_version = EXCLUDED.schema_version, applied_at = now()`,
+				f.Name, f.SHA256, version); err != nil {
+				return err
+			}
+			applied = append(applied, f.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+type appliedPolicy struct {
+	sha256  string
+	version int64
+}
+
+func policyState(ctx context.Context, q querier) (map[string]appliedPolicy, error) {
+	rows, err := q.Query(ctx, `SELECT file, sha256, schema_version FROM `+PolicyStateTable)
+	if err != nil {
+		return nil, err
+	}
+	state := map[string]appliedPolicy{}
+	for rows.Next() {
+		var name string
+		var p appliedPolicy
+		if err := rows.Scan(&name, &p.sha256, &p.version); err != nil {
+			return nil, err
+		}
+		state[name] = p
+	}
+	return state, rows.Err()
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// schemaVersion reads golang-migrate's bookkeeping: version -1 when no
+// migration was ever applied.
+func schemaVersion(ctx context.Context, q querier) (int64, bool, error) {
+	var exists bool
+	if err := q.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return 0, false, err
+	}
+	if !exists {
+		return -1, false, nil
+	}
+	var v int64
+	var dirty bool
+	err := q.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &dirty)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return -1, false, nil
+	}
+	return v, dirty, err
+}
+
+// redact removes the password of url from an error's text.
+func redact(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	}
+	return err
+}

@@ -1,0 +1,156 @@
+package txscope
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/pgtenant/pgtenant/internal/dbgen"
+)
+
+// MaxReasonLen bounds an audit reason, in characters (the column's check
+// constraint agrees).
+const MaxReasonLen = 500
+
+var (
+	// ErrReasonRequired: an admin call without a usable reason. Returned
+	// before anything touches the database.
+	ErrReasonRequired = errors.New("txscope: an audit reason is required (1-500 characters, no control characters)")
+	// ErrNoAdmin: the scope was opened without ADMIN_DATABASE_URL.
+	ErrNoAdmin = errors.New("txscope: no admin database configured (ADMIN_DATABASE_URL)")
+)
+
+// Actor is who performs an audited admin action.
+type Actor struct {
+	UserID     uuid.UUID // uuid.Nil for the command line
+	Email      string
+	Role       string // "owner", or "cli" for server subcommands
+	RequestID  string
+	ClientAddr string
+}
+
+// AdminTx is the unit of work of an Admin scope.
+type AdminTx struct {
+	Q       *dbgen.Queries
+	targets []uuid.UUID
+	detail  map[string]any
+}
+
+// Target records tenants the action touches, for the audit row.
+func (t *AdminTx) Target(ids ...uuid.UUID) {
+	for _, id := range ids {
+		if id != uuid.Nil {
+			t.targets = append(t.targets, id)
+		}
+	}
+}
+
+// Detail adds a key to the audit row's detail object.
+func (t *AdminTx) Detail(key string, v any) {
+	if t.detail == nil {
+		t.detail = map[string]any{}
+	}
+	t.detail[key] = v
+}
+
+// AuditEntry identifies the audit row an Admin scope wrote.
+type AuditEntry struct {
+	ID int64
+	At time.Time
+}
+
+// CleanReason trims reason and checks it is usable for the audit log.
+func CleanReason(reason string) (string, error) {
+	r := strings.TrimSpace(reason)
+	if r == "" || utf8.RuneCountInString(r) > MaxReasonLen || !utf8.ValidString(r) {
+		return "", ErrReasonRequired
+	}
+	for _, c := range r {
+		if unicode.IsControl(c) {
+			return "", ErrReasonRequired
+		}
+	}
+	return r, nil
+}
+
+// Admin runs fn on the BYPASSRLS admin pool, in one transaction that also
+// inserts the audit row (actor, reason, action, target tenants, request id,
+// client address, time). Both commit or neither: when the audit insert
+// fails, fn's work is rolled back. Without a reason nothing touches the
+// database.
+//
+// Admin does not decide who may use it: callers check that the actor is an
+// Owner (from the database, never from a token claim) before calling.
+func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, fn func(*AdminTx) error) (AuditEntry, error) {
+	reason, err := CleanReason(reason)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if action == "" || actor.Email == "" || actor.Role == "" {
+		return AuditEntry{}, errors.New("txscope: admin action, actor email and actor role are required")
+	}
+	if s.admin == nil {
+		return AuditEntry{}, ErrNoAdmin
+	}
+	c, err := acquire(ctx, s.admin)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	defer s.release(c)
+	conn := c.Conn()
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED"); err != nil {
+		return AuditEntry{}, mapError(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.rollback(ctx, conn)
+			panic(p)
+		}
+	}()
+	tx := &AdminTx{Q: dbgen.New(conn)}
+	if err := fn(tx); err != nil {
+		s.rollback(ctx, conn)
+		return AuditEntry{}, mapError(err)
+	}
+	detail := []byte("{}")
+	if tx.detail != nil {
+		if detail, err = json.Marshal(tx.detail); err != nil {
+			s.rollback(ctx, conn)
+			return AuditEntry{}, fmt.Errorf("txscope: audit detail: %w", err)
+		}
+	}
+	var userID *uuid.UUID
+	if actor.UserID != uuid.Nil {
+		userID = &actor.UserID
+	}
+	targets := tx.targets
+	if targets == nil {
+		targets = []uuid.UUID{}
+	}
+	row, err := tx.Q.AuditInsert(ctx, dbgen.AuditInsertParams{
+		ActorUserID: userID,
+		ActorEmail:  actor.Email,
+		ActorRole:   actor.Role,
+		Reason:      reason,
+		Action:      action,
+		TenantIds:   targets,
+		RequestID:   actor.RequestID,
+		ClientAddr:  actor.ClientAddr,
+		Detail:      detail,
+	})
+	if err != nil {
+		s.rollback(ctx, conn)
+		return AuditEntry{}, fmt.Errorf("txscope: audit insert (the action was rolled back): %w", mapError(err))
+	}
+	if err := commit(ctx, conn); err != nil {
+		return AuditEntry{}, mapError(err)
+	}
+	return AuditEntry{ID: row.ID, At: row.At}, nil
+}

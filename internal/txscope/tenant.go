@@ -1,0 +1,327 @@
+package txscope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgtenant/pgtenant/internal/dbgen"
+)
+
+// enterSQL establishes the context. Its arguments are bind parameters: the
+// identity and tenant key never become SQL text.
+const enterSQL = `SELECT user_id, is_owner, tenant_id, tenant_slug, role FROM app.enter($1, $2, $3)`
+
+// restoreSQL re-establishes a context app.enter already granted, for the
+// second and later statements of a Read scope (each its own transaction).
+// tenant_id is still re-checked by every policy through
+// app.current_tenant_id(), which refuses a suspended tenant.
+const restoreSQL = `SELECT pg_catalog.set_config('transaction_read_only', 'on', true),
+	pg_catalog.set_config('app.user_email', $1, true),
+	pg_catalog.set_config('app.user_id', $2, true),
+	pg_catalog.set_config('app.tenant_id', $3, true),
+	pg_catalog.set_config('app.role', $4, true)`
+
+// Tx is a unit of work inside a scope. Q is bound to it and must not be kept
+// after the callback returns.
+type Tx struct {
+	Q *dbgen.Queries
+	s sessionSource
+}
+
+type sessionSource interface {
+	session(ctx context.Context) (Session, error)
+}
+
+// Session returns what app.enter granted. In a Read scope that has not run a
+// statement yet, it costs one round trip.
+func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(ctx) }
+
+// Read runs fn with a querier whose every statement runs in its own READ
+// ONLY transaction carrying who's context, sent in one round trip with it:
+// the first statement is pipelined behind app.enter, later ones behind
+// set_config of the granted context. A one-query read therefore costs one
+// round trip, like the bare query.
+//
+// At READ COMMITTED, which pgtenant uses, a multi-statement transaction
+// gives each statement a fresh snapshot anyway, so reads see the same data
+// either way; only transaction_timestamp() differs per statement. Use Write
+// when statements must share a transaction.
+//
+// Read returns ErrUnknownUser or ErrTenantNotFound (from the first
+// statement, whose rows fn never sees) when who may not read.
+func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) error {
+	c, err := acquire(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	defer s.release(c)
+	rc := &readConn{conn: c.Conn(), who: who}
+	err = fn(&Tx{Q: dbgen.New(rc), s: rc})
+	if rc.err != nil {
+		return rc.err // the scope's own verdict wins over what fn made of it
+	}
+	return mapError(err)
+}
+
+// Write runs fn in one read-write transaction as who. BEGIN and app.enter go
+// out in one round trip; the callback's statements follow; COMMIT when fn
+// returns nil, ROLLBACK (with a context that outlives ctx's cancellation)
+// when it returns an error or panics.
+//
+// Unless who.SkipRoleCheck, Write returns ErrForbidden before fn runs when
+// the user's role may not write, and ErrTenantNotFound when who names a
+// tenant the user may not act in. The database enforces both again.
+func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
+	c, err := acquire(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	defer s.release(c)
+	conn := c.Conn()
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(enterSQL, who.Email, who.Tenant, false)
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	var sess Session
+	if err == nil {
+		sess, err = scanSession(br.QueryRow(), who)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && who.Tenant != "" && !who.SkipRoleCheck && !sess.Role.CanWrite() {
+		err = ErrForbidden
+	}
+	if err != nil {
+		s.rollback(ctx, conn)
+		return mapError(err)
+	}
+
+	defer func() {
+		if p := recover(); p != nil {
+			s.rollback(ctx, conn)
+			panic(p)
+		}
+	}()
+	if err := fn(&Tx{Q: dbgen.New(conn), s: fixedSession(sess)}); err != nil {
+		s.rollback(ctx, conn)
+		return mapError(err)
+	}
+	return mapError(commit(ctx, conn))
+}
+
+// commit sends COMMIT and reports a transaction that had already failed
+// (Postgres answers COMMIT with ROLLBACK then) as an error.
+func commit(ctx context.Context, conn *pgx.Conn) error {
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		return fmt.Errorf("txscope: commit: %w", err)
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// rollback ends the transaction even when ctx is already cancelled: the
+// request may be gone, the transaction must still end. If it cannot, the
+// connection is left non-idle and release destroys it.
+func (s *Scope) rollback(ctx context.Context, conn *pgx.Conn) {
+	if conn.PgConn().IsClosed() || conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if _, err := conn.Exec(rctx, "ROLLBACK"); err != nil {
+		s.log.Warn("txscope: rollback failed; the connection will be destroyed", "err", err)
+	}
+}
+
+type fixedSession Session
+
+func (f fixedSession) session(context.Context) (Session, error) { return Session(f), nil }
+
+// scanSession reads app.enter's row and turns what it did not grant into
+// the scope's errors.
+func scanSession(row pgx.Row, who Who) (Session, error) {
+	var (
+		sess     Session
+		tenantID *uuid.UUID
+		slug     *string
+		role     *string
+	)
+	err := row.Scan(&sess.UserID, &sess.IsOwner, &tenantID, &slug, &role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Session{}, ErrUnknownUser
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if tenantID != nil {
+		sess.TenantID = *tenantID
+		sess.TenantSlug = *slug
+		sess.Role = Role(*role)
+	}
+	if who.Tenant != "" && tenantID == nil {
+		return sess, ErrTenantNotFound
+	}
+	return sess, nil
+}
+
+// readConn is the dbgen.DBTX of a Read scope.
+type readConn struct {
+	conn    *pgx.Conn
+	who     Who
+	entered bool
+	sess    Session
+	err     error // sticky: once the context was refused, nothing runs
+}
+
+var _ dbgen.DBTX = (*readConn)(nil)
+
+func (r *readConn) session(ctx context.Context) (Session, error) {
+	if r.err != nil || r.entered {
+		return r.sess, r.err
+	}
+	br := r.send(ctx, nil)
+	return r.sess, errors.Join(r.err, br.Close())
+}
+
+// send pipelines the context statement and, when sql != "", the statement,
+// and reads the context's result. The caller reads the statement's result
+// and closes the batch.
+func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchResults {
+	b := &pgx.Batch{}
+	if !r.entered {
+		b.Queue(enterSQL, r.who.Email, r.who.Tenant, true)
+	} else {
+		b.Queue(restoreSQL, r.who.Email, r.sess.UserID.String(), tenantText(r.sess.TenantID), string(r.sess.Role))
+	}
+	if stmt != nil {
+		b.Queue(stmt.SQL, stmt.Arguments...)
+	}
+	br := r.conn.SendBatch(ctx, b)
+	if !r.entered {
+		sess, err := scanSession(br.QueryRow(), r.who)
+		if err != nil {
+			r.err = err
+			return br
+		}
+		r.sess, r.entered = sess, true
+	} else if _, err := br.Exec(); err != nil {
+		r.err = fmt.Errorf("txscope: restore context: %w", err)
+	}
+	return br
+}
+
+func tenantText(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+func (r *readConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if r.err != nil {
+		return pgconn.CommandTag{}, r.err
+	}
+	br := r.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+	if r.err != nil {
+		br.Close()
+		return pgconn.CommandTag{}, r.err
+	}
+	tag, err := br.Exec()
+	return tag, errors.Join(err, br.Close())
+}
+
+func (r *readConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	br := r.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+	if r.err != nil {
+		br.Close()
+		return nil, r.err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, errors.Join(err, br.Close())
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+func (r *readConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := r.Query(ctx, sql, args...)
+	return &oneRow{rows: rows, err: err}
+}
+
+// batchRows closes its batch when closed, and reports the batch's error
+// (the implicit commit at Sync) through Err.
+type batchRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error
+}
+
+func (r *batchRows) Close() {
+	if r.br == nil {
+		return
+	}
+	r.Rows.Close()
+	if err := r.br.Close(); err != nil && r.Rows.Err() == nil {
+		r.err = err
+	}
+	r.br = nil
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// oneRow is pgx.Row over batchRows, with pgx's QueryRow semantics.
+type oneRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (o *oneRow) Scan(dest ...any) error {
+	if o.err != nil {
+		return o.err
+	}
+	defer o.rows.Close()
+	if !o.rows.Next() {
+		if err := o.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := o.rows.Scan(dest...); err != nil {
+		return err
+	}
+	o.rows.Close()
+	return o.rows.Err()
+}
+
+// Compile-time checks of the adapters' shapes.
+var (
+	_ pgx.Rows = (*batchRows)(nil)
+	_ pgx.Row  = (*oneRow)(nil)
+)

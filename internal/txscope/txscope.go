@@ -1,0 +1,197 @@
+// Package txscope is the only way pgtenant code reaches the database.
+//
+// Guarantee: no *dbgen.Queries exists outside a scope. The connection pools
+// are unexported; a querier is handed to a callback, bound to one unit of
+// work, and is dead when the callback returns. A test (noquerier_test.go)
+// fails when any other package builds a querier or opens a pool.
+//
+// Tenant scopes (Read, Write) run as the runtime role with row-level
+// security. Their context is established by app.enter(email, tenant) in the
+// same round trip as BEGIN (Write) or as the first statement itself (Read):
+// the database resolves the verified identity to a user, checks membership
+// and tenant status, and sets app.user_id, app.tenant_id and app.role with
+// set_config(..., true), which ends with the transaction. No other code sets
+// those settings.
+//
+// The Admin scope runs on a separate BYPASSRLS pool, demands a reason, and
+// writes an audit row in the same transaction as the work.
+package txscope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Role is a user's role in the tenant of a scope, as the database resolved it.
+type Role string
+
+// The three roles. Owner is global (a platform operator); Partner and Client
+// Viewer come from a membership in the tenant.
+const (
+	RoleOwner        Role = "owner"
+	RolePartner      Role = "partner"
+	RoleClientViewer Role = "client_viewer"
+)
+
+// CanWrite reports whether the role may change tenant data.
+func (r Role) CanWrite() bool { return r == RoleOwner || r == RolePartner }
+
+// Valid reports whether r is one of the three roles.
+func (r Role) Valid() bool { return r == RoleOwner || r == RolePartner || r == RoleClientViewer }
+
+// Who names the caller of a tenant scope.
+type Who struct {
+	// Email is the verified identity, normalized (see NormalizeEmail).
+	Email string
+	// Tenant is the tenant the request names, by slug or id; empty for
+	// scopes that only need the user (GET /v1/me).
+	Tenant string
+	// SkipRoleCheck turns off the Go-side role check of Write (the API-level
+	// RBAC). The database still refuses writes by roles that may not write.
+	// Tests use it to prove that; handlers should not.
+	SkipRoleCheck bool
+}
+
+// Session is what app.enter granted: the user and, when the scope named a
+// tenant the user may act in, that tenant and the user's role there.
+type Session struct {
+	UserID     uuid.UUID
+	IsOwner    bool
+	TenantID   uuid.UUID // uuid.Nil when no tenant is in context
+	TenantSlug string
+	Role       Role // "" when no tenant is in context
+}
+
+// Errors a scope returns before or instead of running the caller's queries.
+var (
+	// ErrUnknownUser: the verified identity has no user row.
+	ErrUnknownUser = errors.New("txscope: unknown user")
+	// ErrTenantNotFound: the named tenant does not exist, is suspended, or the
+	// user is neither a member nor an Owner. One error for all three, so the
+	// API cannot be used as an existence oracle.
+	ErrTenantNotFound = errors.New("txscope: tenant not found")
+	// ErrForbidden: the user's role may not do this (e.g. a Client Viewer
+	// writing).
+	ErrForbidden = errors.New("txscope: forbidden")
+)
+
+// Config configures the pools.
+type Config struct {
+	// DatabaseURL is the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing).
+	DatabaseURL string
+	// AdminDatabaseURL is the BYPASSRLS admin role; optional. Without it,
+	// Admin returns ErrNoAdmin.
+	AdminDatabaseURL string
+	// MaxConns bounds each pool (default 10).
+	MaxConns int32
+	// Tracer, when set, sees every query (tests count round trips with it).
+	Tracer pgx.QueryTracer
+	// Logger receives connection-level warnings (a connection destroyed
+	// after a failed rollback, say). Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Scope owns the pools. Create one per process with Open.
+type Scope struct {
+	pool  *pgxpool.Pool
+	admin *pgxpool.Pool
+	log   *slog.Logger
+}
+
+// Open connects the pools (lazily: Open does not fail on an unreachable
+// server; Ping and SelfCheck do).
+func Open(ctx context.Context, cfg Config) (*Scope, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("txscope: DATABASE_URL is empty")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	pool, err := newPool(ctx, cfg.DatabaseURL, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("txscope: DATABASE_URL: %w", err)
+	}
+	s := &Scope{pool: pool, log: cfg.Logger}
+	if cfg.AdminDatabaseURL != "" {
+		admin, err := newPool(ctx, cfg.AdminDatabaseURL, cfg)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("txscope: ADMIN_DATABASE_URL: %w", err)
+		}
+		s.admin = admin
+	}
+	return s, nil
+}
+
+func newPool(ctx context.Context, url string, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, errors.New("cannot parse the connection URL") // the parse error may quote the password
+	}
+	pc.MaxConns = 10
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pc.ConnConfig.Tracer = cfg.Tracer
+	if pc.ConnConfig.RuntimeParams == nil {
+		pc.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	if _, ok := pc.ConnConfig.RuntimeParams["application_name"]; !ok {
+		pc.ConnConfig.RuntimeParams["application_name"] = "pgtenant"
+	}
+	return pgxpool.NewWithConfig(ctx, pc)
+}
+
+// Close closes the pools.
+func (s *Scope) Close() {
+	s.pool.Close()
+	if s.admin != nil {
+		s.admin.Close()
+	}
+}
+
+// Ping checks that the runtime pool reaches the database.
+func (s *Scope) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// rollbackTimeout bounds the rollback of a scope whose context has ended.
+const rollbackTimeout = 5 * time.Second
+
+// acquire takes a connection from p.
+func acquire(ctx context.Context, p *pgxpool.Pool) (*pgxpool.Conn, error) {
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("txscope: acquire: %w", err)
+	}
+	return c, nil
+}
+
+// release returns c to its pool only if it is idle: a connection inside a
+// transaction, in a failed transaction or mid-query is closed instead, so
+// no later scope can inherit its state.
+func (s *Scope) release(c *pgxpool.Conn) {
+	pc := c.Conn().PgConn()
+	if !pc.IsClosed() && (pc.IsBusy() || pc.TxStatus() != 'I') {
+		s.log.Warn("txscope: destroying a connection that is not idle", "tx_status", string(pc.TxStatus()), "busy", pc.IsBusy())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = c.Hijack().Close(ctx)
+		cancel()
+		return
+	}
+	c.Release()
+}
+
+// NormalizeEmail is the one normalization of identities to user rows:
+// surrounding white space trimmed, lower-cased. Nothing else: no removal of
+// dots or +tags, because the identity provider treats those as distinct
+// mailboxes and so must we.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}

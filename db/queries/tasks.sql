@@ -15,8 +15,8 @@ ORDER BY created_at, id
 LIMIT sqlc.arg('lim');
 
 -- name: TaskCreate :one
-INSERT INTO tasks (project_id, title)
-VALUES (sqlc.arg('project_id'), sqlc.arg('title'))
+INSERT INTO tasks (project_id, title, done)
+VALUES (sqlc.arg('project_id'), sqlc.arg('title'), sqlc.arg('done'))
 RETURNING *;
 
 -- name: TaskUpdate :one

@@ -13,18 +13,19 @@ import (
 )
 
 const taskCreate = `-- name: TaskCreate :one
-INSERT INTO tasks (project_id, title)
-VALUES ($1, $2)
+INSERT INTO tasks (project_id, title, done)
+VALUES ($1, $2, $3)
 RETURNING tenant_id, id, project_id, title, done, created_at, updated_at
 `
 
 type TaskCreateParams struct {
 	ProjectID uuid.UUID
 	Title     string
+	Done      bool
 }
 
 func (q *Queries) TaskCreate(ctx context.Context, arg TaskCreateParams) (Task, error) {
-	row := q.db.QueryRow(ctx, taskCreate, arg.ProjectID, arg.Title)
+	row := q.db.QueryRow(ctx, taskCreate, arg.ProjectID, arg.Title, arg.Done)
 	var i Task
 	err := row.Scan(
 		&i.TenantID,

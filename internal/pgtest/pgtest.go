@@ -195,28 +195,19 @@ func withDB(u, db, user, pass string) string {
 // bootstrap creates the group and login roles (cluster-wide, idempotent,
 // safe against other test binaries doing the same) and the migrated template.
 func bootstrap(ctx context.Context) error {
+	roles := pglocal.Roles{
+		Owner: OwnerRole, OwnerPassword: password,
+		Runtime: RuntimeRole, RuntimePassword: password,
+		Admin: AdminRole, AdminPassword: password,
+	}
+	if err := pglocal.Bootstrap(ctx, server.super, roles, ""); err != nil {
+		return fmt.Errorf("bootstrap roles: %w", err)
+	}
 	conn, err := pgx.Connect(ctx, server.super)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	roles := []string{
-		"pgtenant_app NOLOGIN NOBYPASSRLS",
-		"pgtenant_admin NOLOGIN",
-		OwnerRole + " LOGIN CREATEROLE NOBYPASSRLS PASSWORD '" + password + "'",
-		RuntimeRole + " LOGIN NOBYPASSRLS PASSWORD '" + password + "' IN ROLE pgtenant_app",
-		AdminRole + " LOGIN BYPASSRLS PASSWORD '" + password + "' IN ROLE pgtenant_admin",
-	}
-	for _, r := range roles {
-		name, _, _ := strings.Cut(r, " ")
-		_, err := conn.Exec(ctx, `DO $$ BEGIN
-			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '`+name+`') THEN
-				BEGIN CREATE ROLE `+r+`; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
-			END IF; END $$`)
-		if err != nil {
-			return fmt.Errorf("bootstrap role %s: %w", name, err)
-		}
-	}
 	template = fmt.Sprintf("pgtenant_tpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+template+" OWNER "+OwnerRole); err != nil {
 		return fmt.Errorf("create template: %w", err)

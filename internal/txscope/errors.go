@@ -31,7 +31,7 @@ func mapError(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, known := range []error{ErrUnknownUser, ErrTenantNotFound, ErrForbidden, ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrReasonRequired, ErrNoAdmin} {
+	for _, known := range []error{ErrUnknownUser, ErrTenantNotFound, ErrForbidden, ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrReasonRequired, ErrNoAdmin, ErrNoRuntime} {
 		if errors.Is(err, known) {
 			return err
 		}

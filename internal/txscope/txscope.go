@@ -85,7 +85,9 @@ var (
 
 // Config configures the pools.
 type Config struct {
-	// DatabaseURL is the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing).
+	// DatabaseURL is the runtime role (NOSUPERUSER, NOBYPASSRLS, owns
+	// nothing). Without it, Read and Write return ErrNoRuntime (commands
+	// that only do audited admin work leave it empty).
 	DatabaseURL string
 	// AdminDatabaseURL is the BYPASSRLS admin role; optional. Without it,
 	// Admin returns ErrNoAdmin.
@@ -109,21 +111,24 @@ type Scope struct {
 // Open connects the pools (lazily: Open does not fail on an unreachable
 // server; Ping and SelfCheck do).
 func Open(ctx context.Context, cfg Config) (*Scope, error) {
-	if cfg.DatabaseURL == "" {
-		return nil, errors.New("txscope: DATABASE_URL is empty")
+	if cfg.DatabaseURL == "" && cfg.AdminDatabaseURL == "" {
+		return nil, errors.New("txscope: no database URL")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	pool, err := newPool(ctx, cfg.DatabaseURL, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("txscope: DATABASE_URL: %w", err)
+	s := &Scope{log: cfg.Logger}
+	if cfg.DatabaseURL != "" {
+		pool, err := newPool(ctx, cfg.DatabaseURL, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("txscope: DATABASE_URL: %w", err)
+		}
+		s.pool = pool
 	}
-	s := &Scope{pool: pool, log: cfg.Logger}
 	if cfg.AdminDatabaseURL != "" {
 		admin, err := newPool(ctx, cfg.AdminDatabaseURL, cfg)
 		if err != nil {
-			pool.Close()
+			s.Close()
 			return nil, fmt.Errorf("txscope: ADMIN_DATABASE_URL: %w", err)
 		}
 		s.admin = admin
@@ -152,20 +157,33 @@ func newPool(ctx context.Context, url string, cfg Config) (*pgxpool.Pool, error)
 
 // Close closes the pools.
 func (s *Scope) Close() {
-	s.pool.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
 	if s.admin != nil {
 		s.admin.Close()
 	}
 }
 
+// ErrNoRuntime: the scope was opened without DATABASE_URL.
+var ErrNoRuntime = errors.New("txscope: no runtime database configured (DATABASE_URL)")
+
 // Ping checks that the runtime pool reaches the database.
-func (s *Scope) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Scope) Ping(ctx context.Context) error {
+	if s.pool == nil {
+		return ErrNoRuntime
+	}
+	return s.pool.Ping(ctx)
+}
 
 // rollbackTimeout bounds the rollback of a scope whose context has ended.
 const rollbackTimeout = 5 * time.Second
 
 // acquire takes a connection from p.
 func acquire(ctx context.Context, p *pgxpool.Pool) (*pgxpool.Conn, error) {
+	if p == nil {
+		return nil, ErrNoRuntime
+	}
 	c, err := p.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("txscope: acquire: %w", err)

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/pgtenant/pgtenant/internal/config"
+	"github.com/pgtenant/pgtenant/internal/migrations"
+)
+
+// migrateCmd runs golang-migrate on the embedded schema, as the owner role
+// (MIGRATE_DATABASE_URL), then the policy files.
+func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: server migrate up | down N | status | version | force V")
+	}
+	if err := cfg.Require("MIGRATE_DATABASE_URL"); err != nil {
+		return usageError{err}
+	}
+	r, err := migrations.New(cfg.MigrateDatabaseURL)
+	if err != nil {
+		return usageError{err}
+	}
+	number := func() (int, error) {
+		if len(args) != 2 {
+			return 0, usagef("usage: server migrate %s N", args[0])
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 0 {
+			return 0, usagef("migrate %s: %q is not a non-negative number", args[0], args[1])
+		}
+		return n, nil
+	}
+	switch args[0] {
+	case "up":
+		if len(args) != 1 {
+			return usagef("usage: server migrate up")
+		}
+		res, err := r.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "schema: version %d -> %d\n", int64(res.From), res.To)
+		if len(res.PoliciesApplied) == 0 {
+			fmt.Fprintln(out, "policies: unchanged")
+		} else {
+			fmt.Fprintf(out, "policies: applied %s\n", strings.Join(res.PoliciesApplied, ", "))
+		}
+	case "down":
+		n, err := number()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return usagef("migrate down: N must be at least 1")
+		}
+		res, err := r.Down(ctx, n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "schema: version %d -> %d\n", res.From, res.To)
+	case "status":
+		st, err := r.Status(ctx)
+		if err != nil {
+			return err
+		}
+		printStatus(out, st)
+		if !st.UpToDate() {
+			return exitError{code: exitOutdated}
+		}
+	case "version":
+		st, err := r.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Version < 0 {
+			fmt.Fprintln(out, "none")
+		} else {
+			fmt.Fprintln(out, st.Version)
+		}
+		if st.Dirty {
+			return exitError{code: exitFailure, msg: "dirty: a migration failed halfway"}
+		}
+	case "force":
+		n, err := number()
+		if err != nil {
+			return err
+		}
+		if err := r.Force(ctx, n); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "schema: version forced to %d (not dirty)\n", n)
+	default:
+		return usagef("unknown migrate command %q: up | down N | status | version | force V", args[0])
+	}
+	return nil
+}
+
+func printStatus(out io.Writer, st migrations.Status) {
+	v := "none"
+	if st.Version >= 0 {
+		v = strconv.FormatInt(st.Version, 10)
+	}
+	dirty := ""
+	if st.Dirty {
+		dirty = " (dirty)"
+	}
+	fmt.Fprintf(out, "schema version: %s%s (latest embedded: %d)\n", v, dirty, st.Latest)
+	if len(st.Pending) == 0 {
+		fmt.Fprintln(out, "pending migrations: none")
+	} else {
+		ps := make([]string, len(st.Pending))
+		for i, p := range st.Pending {
+			ps[i] = strconv.FormatUint(uint64(p), 10)
+		}
+		fmt.Fprintf(out, "pending migrations: %s\n", strings.Join(ps, ", "))
+	}
+	fmt.Fprintln(out, "policies:")
+	for _, p := range st.Policies {
+		fmt.Fprintf(out, "  %-24s %s\n", p.File, p.State)
+	}
+	if st.UpToDate() {
+		fmt.Fprintln(out, "status: up to date")
+	} else {
+		fmt.Fprintln(out, "status: NOT up to date: "+st.Problem())
+	}
+}

@@ -1,0 +1,92 @@
+// Package auth turns an HTTP request into a verified identity. It knows the
+// three authentication modes (cloudflare, trusted-header, dev) and nothing
+// about tenants or roles: those come from the database, never from a token.
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/pgtenant/pgtenant/internal/txscope"
+)
+
+// Mode names an authentication mode (AUTH_MODE).
+type Mode string
+
+// The authentication modes.
+const (
+	// ModeCloudflare verifies the Cloudflare Access JWT (production default).
+	ModeCloudflare Mode = "cloudflare"
+	// ModeTrustedHeader reads Cloudflare's authenticated-email header, only
+	// from peers inside TRUSTED_PROXY_CIDRS.
+	ModeTrustedHeader Mode = "trusted-header"
+	// ModeDev uses a fixed identity from configuration; loopback only.
+	ModeDev Mode = "dev"
+)
+
+// Identity is who a request is, once verified.
+type Identity struct {
+	// Email is normalized (txscope.NormalizeEmail); it is what maps the
+	// identity to a user row. Mapped service tokens carry the email of the
+	// service identity they are mapped to.
+	Email string
+	// Service is the mapped service identity's name, empty for people.
+	Service string
+	// Method is how the identity was established (the Mode).
+	Method Mode
+}
+
+// Errors an Authenticator returns.
+var (
+	// ErrUnauthenticated: no credential, or one that does not verify. The
+	// client gets a 401 with no detail; the wrapped reason goes to the log.
+	ErrUnauthenticated = errors.New("auth: unauthenticated")
+	// ErrNotReady: the authenticator cannot verify anything yet (no key set
+	// ever loaded). The client gets a 503, never a pass.
+	ErrNotReady = errors.New("auth: not ready")
+)
+
+// Authenticator verifies a request's identity.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Identity, error)
+	// Ready reports whether the authenticator can verify requests.
+	Ready() bool
+	// Mode names the authenticator.
+	Mode() Mode
+}
+
+// ValidEmail reports whether s looks like an email address: one @, text on
+// both sides, no spaces or control characters, at most 320 bytes.
+func ValidEmail(s string) bool {
+	if len(s) < 3 || len(s) > 320 {
+		return false
+	}
+	at := strings.IndexByte(s, '@')
+	if at < 1 || at != strings.LastIndexByte(s, '@') || at == len(s)-1 {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// devAuth is the dev mode: every request is the configured identity.
+type devAuth struct{ id Identity }
+
+// Dev returns the dev-mode authenticator. The caller refuses non-loopback
+// listen addresses; this mode authenticates anyone who can connect.
+func Dev(email string) (Authenticator, error) {
+	e := txscope.NormalizeEmail(email)
+	if !ValidEmail(e) {
+		return nil, errors.New("auth: DEV_USER_EMAIL is not an email address")
+	}
+	return &devAuth{id: Identity{Email: e, Method: ModeDev}}, nil
+}
+
+func (d *devAuth) Authenticate(*http.Request) (Identity, error) { return d.id, nil }
+func (d *devAuth) Ready() bool                                 { return true }
+func (d *devAuth) Mode() Mode                                  { return ModeDev }

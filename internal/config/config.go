@@ -1,0 +1,201 @@
+// Package config reads pgtenant's configuration from the environment and
+// validates it at start, naming the variable at fault. .env.example lists
+// every variable; the README documents them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pgtenant/pgtenant/internal/auth"
+)
+
+// Config is the whole configuration. Which fields are required depends on
+// the subcommand (see Require).
+type Config struct {
+	DatabaseURL        string // DATABASE_URL: runtime role
+	AdminDatabaseURL   string // ADMIN_DATABASE_URL: BYPASSRLS admin role
+	MigrateDatabaseURL string // MIGRATE_DATABASE_URL: schema owner
+
+	ListenAddr      string        // LISTEN_ADDR (default 127.0.0.1:8080)
+	AuthMode        auth.Mode     // AUTH_MODE (default cloudflare)
+	DevUserEmail    string        // DEV_USER_EMAIL (dev mode; default dev@example.com)
+	BaseDomain      string        // BASE_DOMAIN: {slug}.{BASE_DOMAIN} selects the tenant
+	RequestTimeout  time.Duration // REQUEST_TIMEOUT (default 10s)
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT (default 20s)
+	BodyLimit       int64         // MAX_BODY_BYTES (default 1048576)
+	DBMaxConns      int32         // DB_MAX_CONNS (default 10)
+	LogLevel        slog.Level    // LOG_LEVEL: debug|info|warn|error (default info)
+	LogFormat       string        // LOG_FORMAT: json|text (default json)
+
+	// Cloudflare Access (AUTH_MODE=cloudflare).
+	CFTeamDomain    string            // CF_ACCESS_TEAM_DOMAIN
+	CFAudiences     []string          // CF_ACCESS_AUD (comma-separated AUD tags)
+	CFCertsURL      string            // CF_ACCESS_CERTS_URL (default <team domain>/cdn-cgi/access/certs)
+	CFSkew          time.Duration     // CF_ACCESS_SKEW (default 30s, at most 60s)
+	CFServiceTokens map[string]string // CF_ACCESS_SERVICE_TOKENS: common_name=identity-email,...
+
+	// Trusted header (AUTH_MODE=trusted-header).
+	TrustedProxyCIDRs []netip.Prefix // TRUSTED_PROXY_CIDRS
+
+	errs []error
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+// Malformed values are errors; missing required values are checked by
+// Require for the subcommand at hand.
+func Load(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		DatabaseURL:        getenv("DATABASE_URL"),
+		AdminDatabaseURL:   getenv("ADMIN_DATABASE_URL"),
+		MigrateDatabaseURL: getenv("MIGRATE_DATABASE_URL"),
+		ListenAddr:         orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		AuthMode:           auth.Mode(orDefault(getenv("AUTH_MODE"), string(auth.ModeCloudflare))),
+		DevUserEmail:       orDefault(getenv("DEV_USER_EMAIL"), "dev@example.com"),
+		BaseDomain:         strings.ToLower(strings.TrimSpace(getenv("BASE_DOMAIN"))),
+		LogFormat:          orDefault(getenv("LOG_FORMAT"), "json"),
+		CFTeamDomain:       strings.TrimRight(getenv("CF_ACCESS_TEAM_DOMAIN"), "/"),
+		CFCertsURL:         getenv("CF_ACCESS_CERTS_URL"),
+	}
+	for _, u := range []struct{ name, val string }{
+		{"DATABASE_URL", c.DatabaseURL}, {"ADMIN_DATABASE_URL", c.AdminDatabaseURL}, {"MIGRATE_DATABASE_URL", c.MigrateDatabaseURL},
+	} {
+		if u.val != "" {
+			if p, err := url.Parse(u.val); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+				c.fail(u.name, "must be a postgres:// URL")
+			}
+		}
+	}
+	switch c.AuthMode {
+	case auth.ModeCloudflare, auth.ModeTrustedHeader, auth.ModeDev:
+	default:
+		c.fail("AUTH_MODE", "must be cloudflare, trusted-header or dev")
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		c.fail("LISTEN_ADDR", "must be host:port")
+	}
+	c.RequestTimeout = c.duration(getenv, "REQUEST_TIMEOUT", 10*time.Second, time.Second, 10*time.Minute)
+	c.ShutdownTimeout = c.duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
+	c.CFSkew = c.duration(getenv, "CF_ACCESS_SKEW", 30*time.Second, 0, 60*time.Second)
+	c.BodyLimit = c.integer(getenv, "MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
+	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 10, 1, 1000))
+	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
+		c.fail("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		c.fail("LOG_FORMAT", "must be json or text")
+	}
+	for _, a := range strings.FieldsFunc(getenv("CF_ACCESS_AUD"), splitList) {
+		c.CFAudiences = append(c.CFAudiences, a)
+	}
+	if s := getenv("CF_ACCESS_SERVICE_TOKENS"); s != "" {
+		c.CFServiceTokens = map[string]string{}
+		for _, pair := range strings.FieldsFunc(s, splitList) {
+			cn, email, ok := strings.Cut(pair, "=")
+			if !ok || cn == "" || !auth.ValidEmail(strings.ToLower(email)) {
+				c.fail("CF_ACCESS_SERVICE_TOKENS", "must be common_name=identity-email pairs, comma-separated")
+				break
+			}
+			c.CFServiceTokens[cn] = strings.ToLower(email)
+		}
+	}
+	for _, s := range strings.FieldsFunc(getenv("TRUSTED_PROXY_CIDRS"), splitList) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				c.fail("TRUSTED_PROXY_CIDRS", fmt.Sprintf("%q is not a CIDR", s))
+				continue
+			}
+		}
+		c.TrustedProxyCIDRs = append(c.TrustedProxyCIDRs, p.Masked())
+	}
+	if c.BaseDomain != "" && (strings.Contains(c.BaseDomain, "/") || strings.Contains(c.BaseDomain, ":") || !strings.Contains(c.BaseDomain, ".")) {
+		c.fail("BASE_DOMAIN", "must be a domain name like app.example.com")
+	}
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	return c, nil
+}
+
+func splitList(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }
+
+func orDefault(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+func (c *Config) fail(name, msg string) {
+	c.errs = append(c.errs, fmt.Errorf("config: %s %s", name, msg))
+}
+
+func (c *Config) duration(getenv func(string) string, name string, def, lo, hi time.Duration) time.Duration {
+	s := getenv(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < lo || d > hi {
+		c.fail(name, fmt.Sprintf("must be a duration from %s to %s (e.g. 30s)", lo, hi))
+		return def
+	}
+	return d
+}
+
+func (c *Config) integer(getenv func(string) string, name string, def, lo, hi int64) int64 {
+	s := getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < lo || n > hi {
+		c.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+// Require returns an error naming every listed variable that is empty.
+func (c *Config) Require(names ...string) error {
+	vals := map[string]string{
+		"DATABASE_URL":          c.DatabaseURL,
+		"ADMIN_DATABASE_URL":    c.AdminDatabaseURL,
+		"MIGRATE_DATABASE_URL":  c.MigrateDatabaseURL,
+		"CF_ACCESS_TEAM_DOMAIN": c.CFTeamDomain,
+		"CF_ACCESS_AUD":         strings.Join(c.CFAudiences, ","),
+		"TRUSTED_PROXY_CIDRS":   fmt.Sprint(len(c.TrustedProxyCIDRs) > 0),
+	}
+	var errs []error
+	for _, n := range names {
+		if v := vals[n]; v == "" || v == "false" {
+			errs = append(errs, fmt.Errorf("config: %s is required", n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ListenIsLoopback reports whether LISTEN_ADDR binds only loopback
+// addresses ("localhost", 127.0.0.0/8, ::1). An empty host binds every
+// interface and is not loopback.
+func (c *Config) ListenIsLoopback() bool {
+	host, _, err := net.SplitHostPort(c.ListenAddr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

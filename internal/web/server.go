@@ -1,0 +1,141 @@
+// Package web is pgtenant's Echo JSON API.
+//
+// Every response that is not a success is an RFC 9457 problem
+// (application/problem+json) with a stable code; SQL text, constraint
+// names, stack traces and token details never reach a client. Handlers reach
+// the database only through txscope, so every query runs under the tenant
+// context the database resolved for the verified identity.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/txscope"
+)
+
+// Config configures the API.
+type Config struct {
+	// Scope is the database. Required.
+	Scope *txscope.Scope
+	// Auth verifies identities. Required.
+	Auth auth.Authenticator
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// BodyLimit bounds request bodies in bytes (default 1 MiB).
+	BodyLimit int64
+	// RequestTimeout bounds each request's context (default 10s).
+	RequestTimeout time.Duration
+	// BaseDomain, when set, also serves the tenant routes without the
+	// /v1/tenants/{tenant} prefix on {slug}.{BaseDomain}.
+	BaseDomain string
+	// RBAC configures the API-level role check.
+	RBAC RBACConfig
+	// Ready is an extra readiness check (the database self-check).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP API.
+type Server struct {
+	e     *echo.Echo
+	scope *txscope.Scope
+	auth  auth.Authenticator
+	log   *slog.Logger
+	ready func(ctx context.Context) error
+}
+
+// New builds the API.
+func New(cfg Config) (*Server, error) {
+	if cfg.Scope == nil || cfg.Auth == nil {
+		return nil, errors.New("web: Scope and Auth are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	s := &Server{scope: cfg.Scope, auth: cfg.Auth, log: cfg.Logger, ready: cfg.Ready}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	// The peer address is the TCP peer. X-Forwarded-For and X-Real-IP are
+	// client-controlled and never decide anything here.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(
+		requestIDMiddleware,
+		requestLogger(cfg.Logger),
+		recoverMiddleware(cfg.Logger),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: byteSize(cfg.BodyLimit)}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout}),
+		noStore,
+	)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	v1 := e.Group("/v1", AuthWithConfig(AuthConfig{Authenticator: cfg.Auth}))
+	v1.GET("/me", s.me)
+	rbac := RBACWithConfig(cfg.RBAC)
+	s.tenantRoutes(v1.Group("/tenants/:tenant", tenantFromPath, rbac))
+	if cfg.BaseDomain != "" {
+		s.tenantRoutes(e.Group("/v1", AuthWithConfig(AuthConfig{Authenticator: cfg.Auth}), tenantFromHost(cfg.BaseDomain), rbac))
+	}
+	s.e = e
+	return s, nil
+}
+
+// tenantRoutes registers the routes that act inside one tenant.
+func (s *Server) tenantRoutes(g *echo.Group) {
+	g.GET("/projects", s.listProjects)
+	g.POST("/projects", s.createProject)
+	g.GET("/projects/:project", s.getProject)
+	g.PATCH("/projects/:project", s.updateProject)
+	g.DELETE("/projects/:project", s.deleteProject)
+	g.GET("/projects/:project/tasks", s.listTasks)
+	g.POST("/projects/:project/tasks", s.createTask)
+	g.PATCH("/projects/:project/tasks/:task", s.updateTask)
+	g.DELETE("/projects/:project/tasks/:task", s.deleteTask)
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Echo exposes the router, for adding routes in extensions.
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+func byteSize(n int64) string { return strconv.FormatInt(n, 10) + "B" }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the database is reachable with the roles the
+// server expects and the authenticator can verify tokens.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if !s.auth.Ready() {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "not ready: identity keys not loaded", Internal: auth.ErrNotReady}
+	}
+	check := s.ready
+	if check == nil {
+		check = s.scope.Ping
+	}
+	if err := check(ctx); err != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "not ready: database check failed", Internal: err}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -42,12 +42,12 @@ func main() {
 
 // state is what devdb remembers in .devdb/state (mode 0600).
 type state struct {
-	DataDir   string
-	Port      int
-	Super     string
-	Owner     string
-	Runtime   string
-	Admin     string
+	DataDir string
+	Port    int
+	Super   string
+	Owner   string
+	Runtime string
+	Admin   string
 }
 
 func run(ctx context.Context, args []string) error {

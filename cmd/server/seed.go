@@ -62,7 +62,7 @@ func slugify(name string) string {
 // demoProjects are what --demo puts in an otherwise empty tenant.
 var demoProjects = []struct {
 	name, description string
-	tasks            []string
+	tasks             []string
 }{
 	{"Website relaunch", "New marketing site, launch before the conference.", []string{"Draft sitemap", "Pick a typeface", "Write launch post"}},
 	{"Customer onboarding", "Smoother first week for new customers.", []string{"Record walkthrough video", "Review welcome email"}},

@@ -88,5 +88,5 @@ func Dev(email string) (Authenticator, error) {
 }
 
 func (d *devAuth) Authenticate(*http.Request) (Identity, error) { return d.id, nil }
-func (d *devAuth) Ready() bool                                 { return true }
-func (d *devAuth) Mode() Mode                                  { return ModeDev }
+func (d *devAuth) Ready() bool                                  { return true }
+func (d *devAuth) Mode() Mode                                   { return ModeDev }

@@ -1,0 +1,299 @@
+package txscope_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/pgtest"
+)
+
+// These tests speak SQL directly as the runtime role (the role the server's
+// DATABASE_URL uses), so they test the policies themselves, whatever the Go
+// code does. Each table and command has a positive control (own tenant
+// works) and a denial (the other tenant's rows are invisible; writes affect
+// nothing or are refused).
+
+// inTenant runs fn in a transaction entered as email in tenant, and rolls
+// it back.
+func inTenant(t *testing.T, conn *pgx.Conn, email, tenant string, fn func(tx pgx.Tx)) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	var tenantID *uuid.UUID
+	require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, $2)", email, tenant).Scan(&tenantID))
+	require.NotNil(t, tenantID, "enter %s in %s", email, tenant)
+	fn(tx)
+}
+
+func count(t *testing.T, tx pgx.Tx, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, tx.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+func exec(t *testing.T, tx pgx.Tx, sql string, args ...any) (int64, error) {
+	t.Helper()
+	ctx := context.Background()
+	// A savepoint keeps the transaction usable after an expected error.
+	_, err := tx.Exec(ctx, "SAVEPOINT s")
+	require.NoError(t, err)
+	tag, err := tx.Exec(ctx, sql, args...)
+	if err != nil {
+		_, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT s")
+		require.NoError(t, rerr)
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// tableCase describes one tenant table for the matrix.
+type tableCase struct {
+	table string
+	// ownID/otherID pick a row of tenant A / tenant B (SQL fragment on $1).
+	key     string
+	ownKey  func(b *bundle) []any
+	otherKy func(b *bundle) []any
+	// insert inserts a row in the context's tenant; insertOther tries to
+	// insert one for tenant B ($1 = tenant B's id).
+	insert      func(b *bundle) (string, []any)
+	insertOther func(b *bundle) (string, []any)
+	// update touches a harmless column of the row picked by key.
+	update string
+}
+
+func tableCases() []tableCase {
+	return []tableCase{
+		{
+			table:   "projects",
+			key:     "id = $1",
+			ownKey:  func(b *bundle) []any { return []any{b.projectA} },
+			otherKy: func(b *bundle) []any { return []any{b.projectB} },
+			insert: func(b *bundle) (string, []any) {
+				return "INSERT INTO projects (name) VALUES ('new one')", nil
+			},
+			insertOther: func(b *bundle) (string, []any) {
+				return "INSERT INTO projects (tenant_id, name) VALUES ($1, 'smuggled')", []any{b.tenantB}
+			},
+			update: "UPDATE projects SET description = 'touched' WHERE id = $1",
+		},
+		{
+			table:   "tasks",
+			key:     "id = $1",
+			ownKey:  func(b *bundle) []any { return []any{b.taskA} },
+			otherKy: func(b *bundle) []any { return []any{b.taskB} },
+			insert: func(b *bundle) (string, []any) {
+				return "INSERT INTO tasks (project_id, title) VALUES ($1, 'new one')", []any{b.projectA}
+			},
+			insertOther: func(b *bundle) (string, []any) {
+				return "INSERT INTO tasks (tenant_id, project_id, title) VALUES ($1, $2, 'smuggled')", []any{b.tenantB, b.projectB}
+			},
+			update: "UPDATE tasks SET done = true WHERE id = $1",
+		},
+		{
+			table:   "memberships",
+			key:     "user_id = $1",
+			ownKey:  func(b *bundle) []any { return []any{b.vera} },
+			otherKy: func(b *bundle) []any { return []any{b.bob} },
+			insert: func(b *bundle) (string, []any) {
+				return "INSERT INTO memberships (user_id, role) VALUES ($1, 'client_viewer')", []any{b.bob}
+			},
+			insertOther: func(b *bundle) (string, []any) {
+				return "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'partner')", []any{b.tenantB, b.alice}
+			},
+			update: "UPDATE memberships SET role = 'client_viewer' WHERE user_id = $1",
+		},
+	}
+}
+
+func TestIsolationMatrix(t *testing.T) {
+	t.Parallel()
+	for _, tc := range tableCases() {
+		t.Run(tc.table, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			conn := pgtest.Conn(t, b.db.RuntimeURL)
+			sel := "SELECT count(*) FROM " + tc.table + " WHERE " + tc.key
+
+			t.Run("select", func(t *testing.T) {
+				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+					require.Equal(t, 1, count(t, tx, sel, tc.ownKey(b)...), "own row visible")
+					require.Equal(t, 0, count(t, tx, sel, tc.otherKy(b)...), "other tenant's row invisible")
+					require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM "+tc.table+" WHERE tenant_id <> $1", b.tenantA))
+				})
+			})
+			t.Run("insert", func(t *testing.T) {
+				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+					sql, args := tc.insert(b)
+					n, err := exec(t, tx, sql, args...)
+					require.NoError(t, err)
+					require.EqualValues(t, 1, n, "own insert")
+					sql, args = tc.insertOther(b)
+					_, err = exec(t, tx, sql, args...)
+					require.Equal(t, "42501", sqlState(err), "insert into another tenant refused: %v", err)
+				})
+			})
+			t.Run("update", func(t *testing.T) {
+				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+					n, err := exec(t, tx, tc.update, tc.ownKey(b)...)
+					require.NoError(t, err)
+					require.EqualValues(t, 1, n, "own update")
+					n, err = exec(t, tx, tc.update, tc.otherKy(b)...)
+					require.NoError(t, err)
+					require.EqualValues(t, 0, n, "other tenant's row untouched")
+					// Moving an own row to another tenant is refused.
+					_, err = exec(t, tx, "UPDATE "+tc.table+" SET tenant_id = $2 WHERE "+tc.key, append(tc.ownKey(b), b.tenantB)...)
+					require.Error(t, err)
+					require.Contains(t, []string{"42501", "23503"}, sqlState(err), "%v", err)
+				})
+			})
+			t.Run("delete", func(t *testing.T) {
+				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+					n, err := exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.otherKy(b)...)
+					require.NoError(t, err)
+					require.EqualValues(t, 0, n, "other tenant's row not deleted")
+					n, err = exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.ownKey(b)...)
+					require.NoError(t, err)
+					require.EqualValues(t, 1, n, "own delete")
+				})
+			})
+			t.Run("no context", func(t *testing.T) {
+				ctx := context.Background()
+				tx, err := conn.Begin(ctx)
+				require.NoError(t, err)
+				defer tx.Rollback(ctx)
+				require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM "+tc.table), "no context, no rows")
+				sql, args := tc.insert(b)
+				_, err = exec(t, tx, sql, args...)
+				require.Error(t, err, "no context, no writes")
+				n, err := exec(t, tx, tc.update, tc.ownKey(b)...)
+				require.NoError(t, err)
+				require.EqualValues(t, 0, n)
+				n, err = exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.ownKey(b)...)
+				require.NoError(t, err)
+				require.EqualValues(t, 0, n)
+			})
+		})
+	}
+}
+
+// TestRegistriesVisibility: tenants and users are global tables the
+// runtime role reads under policies of their own.
+func TestRegistriesVisibility(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conn := pgtest.Conn(t, b.db.RuntimeURL)
+	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+		require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM tenants WHERE id = $1", b.tenantA))
+		require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM tenants WHERE id = $1", b.tenantB))
+		// Own row and co-members of A; not bob (B), not olga.
+		require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM users WHERE id = $1", b.vera))
+		require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM users WHERE id = $1", b.bob))
+		require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM users WHERE id = $1", b.olga))
+		// The runtime role cannot write the registries at all.
+		_, err := exec(t, tx, "UPDATE tenants SET name = 'x' WHERE id = $1", b.tenantA)
+		require.Equal(t, "42501", sqlState(err))
+		_, err = exec(t, tx, "UPDATE users SET is_owner = true WHERE id = $1", b.alice)
+		require.Equal(t, "42501", sqlState(err))
+		_, err = exec(t, tx, "SELECT count(*) FROM audit_log")
+		require.Equal(t, "42501", sqlState(err))
+	})
+}
+
+// TestViewerWritesRefusedByPolicies: even in a transaction that is not read
+// only and with the context set by hand, the restrictive writer policies
+// refuse a Client Viewer.
+func TestViewerWritesRefusedByPolicies(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conn := pgtest.Conn(t, b.db.RuntimeURL)
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true), set_config('app.tenant_id', $2, true),
+		set_config('app.role', 'client_viewer', true)`, b.vera.String(), b.tenantA.String())
+	require.NoError(t, err)
+	require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM projects"), "positive control: the viewer reads")
+	for _, sql := range []string{
+		"INSERT INTO projects (name) VALUES ('viewer')",
+		"INSERT INTO tasks (project_id, title) VALUES ('" + b.projectA.String() + "', 'viewer')",
+		"INSERT INTO memberships (user_id, role) VALUES ('" + b.bob.String() + "', 'partner')",
+	} {
+		_, err := exec(t, tx, sql)
+		require.Equal(t, "42501", sqlState(err), sql)
+	}
+	for _, sql := range []string{
+		"UPDATE projects SET name = 'viewer'", "UPDATE tasks SET done = true", "UPDATE memberships SET role = 'partner'",
+		"DELETE FROM tasks", "DELETE FROM projects", "DELETE FROM memberships",
+	} {
+		n, err := exec(t, tx, sql)
+		require.NoError(t, err, sql)
+		require.Zero(t, n, sql)
+	}
+}
+
+// TestSuspendedTenantInvisible: a suspended tenant's rows are invisible to
+// the runtime role even with the context set by hand.
+func TestSuspendedTenantInvisible(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conn := pgtest.Conn(t, b.db.RuntimeURL)
+	ctx := context.Background()
+	manual := func() int {
+		tx, err := conn.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx)
+		_, err = tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true), set_config('app.tenant_id', $2, true),
+			set_config('app.role', 'partner', true)`, b.alice.String(), b.tenantA.String())
+		require.NoError(t, err)
+		return count(t, tx, "SELECT count(*) FROM projects") + count(t, tx, "SELECT count(*) FROM tasks")
+	}
+	require.Equal(t, 2, manual(), "positive control")
+	b.fx.Exec(t, "UPDATE tenants SET status = 'suspended' WHERE id = $1", b.tenantA)
+	require.Equal(t, 0, manual())
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	var tenantID *uuid.UUID
+	require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, 'tenant-a')", aliceEmail).Scan(&tenantID))
+	require.Nil(t, tenantID, "app.enter grants no context in a suspended tenant")
+}
+
+// TestEmptySettingAfterTransaction: once a transaction that set the context
+// ends, Postgres reads the settings as '' on that connection; the helpers
+// turn that into NULL instead of failing a uuid cast.
+func TestEmptySettingAfterTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conn := pgtest.Conn(t, b.db.RuntimeURL)
+	ctx := context.Background()
+	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+		require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM projects"))
+	})
+	var raw string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT current_setting('app.tenant_id', true)").Scan(&raw))
+	require.Equal(t, "", raw) // the trap: '' and not NULL
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM projects").Scan(&n))
+	require.Zero(t, n)
+	var tid *uuid.UUID
+	require.NoError(t, conn.QueryRow(ctx, "SELECT app.current_tenant_id()").Scan(&tid))
+	require.Nil(t, tid)
+}

@@ -144,14 +144,17 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer m.Close()
-	from, dirty, err := m.Version()
+	// The version read here is for the report only: m.Up takes the lock and
+	// decides (a concurrent run may be mid-migration, and dirty, right now).
+	from, _, err := m.Version()
 	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
 		return Result{}, err
 	}
-	if dirty {
-		return Result{}, ErrDirty
-	}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		var dirty migrate.ErrDirty
+		if errors.As(err, &dirty) {
+			return Result{}, ErrDirty
+		}
 		return Result{}, fmt.Errorf("migrations: up: %w", err)
 	}
 	to, _, err := m.Version()
@@ -242,26 +245,64 @@ func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		// When the catalog no longer looks like what the last application
+		// left (tables dropped and recreated by a down/up cycle, by any tool;
+		// a policy or grant changed by hand), every file is applied again.
+		fp, err := catalogFingerprint(ctx, tx)
+		if err != nil {
+			return err
+		}
+		drifted := state[catalogKey].sha256 != fp
 		for _, f := range files {
-			if s, ok := state[f.Name]; ok && s.sha256 == f.SHA256 && s.version == version {
+			if s, ok := state[f.Name]; !drifted && ok && s.sha256 == f.SHA256 && s.version == version {
 				continue
 			}
 			if _, err := tx.Exec(ctx, f.SQL); err != nil {
 				return fmt.Errorf("migrations: policy file %s: %w", f.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO `+PolicyStateTable+` (file, sha256, schema_version) VALUES ($1, $2, $3)
-				ON CONFLICT (file) DO UPDATE SET sha256 = EXCLUDED.sha256, schema_version = EXCLUDED.schema_version, applied_at = now()`,
-				f.Name, f.SHA256, version); err != nil {
+			if err := recordState(ctx, tx, f.Name, f.SHA256, version); err != nil {
 				return err
 			}
 			applied = append(applied, f.Name)
 		}
-		return nil
+		if fp, err = catalogFingerprint(ctx, tx); err != nil {
+			return err
+		}
+		return recordState(ctx, tx, catalogKey, fp, version)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return applied, nil
+}
+
+// catalogKey is the state row holding the catalog fingerprint.
+const catalogKey = "(catalog)"
+
+func recordState(ctx context.Context, tx pgx.Tx, file, sum string, version int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+PolicyStateTable+` (file, sha256, schema_version) VALUES ($1, $2, $3)
+		ON CONFLICT (file) DO UPDATE SET sha256 = EXCLUDED.sha256, schema_version = EXCLUDED.schema_version, applied_at = now()`,
+		file, sum, version)
+	return err
+}
+
+// catalogFingerprintSQL hashes what the policy files control: every policy
+// in schema public, and every table's RLS flags and privileges.
+const catalogFingerprintSQL = `
+SELECT encode(sha256(convert_to(coalesce(string_agg(x, E'\n' ORDER BY x), ''), 'UTF8')), 'hex') FROM (
+    SELECT format('policy %s %s %s %s %s %s %s', tablename, policyname, permissive, roles::text, cmd,
+                  coalesce(qual, ''), coalesce(with_check, '')) AS x
+    FROM pg_catalog.pg_policies WHERE schemaname = 'public'
+    UNION ALL
+    SELECT format('table %s rls=%s force=%s acl=%s', c.relname, c.relrowsecurity, c.relforcerowsecurity, coalesce(c.relacl::text, ''))
+    FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+) s`
+
+func catalogFingerprint(ctx context.Context, q querier) (string, error) {
+	var fp string
+	err := q.QueryRow(ctx, catalogFingerprintSQL).Scan(&fp)
+	return fp, err
 }
 
 type appliedPolicy struct {

@@ -22,7 +22,9 @@ type Status struct {
 
 // PolicyStatus is one policy file's state: "applied", "changed" (the file
 // differs from what was applied), "stale" (applied at another schema
-// version) or "missing" (never applied).
+// version), "missing" (never applied) or "drifted" (the catalog's policies,
+// RLS flags or grants differ from what the last application left: tables
+// recreated, or edited by hand).
 type PolicyStatus struct {
 	File  string
 	State string
@@ -93,11 +95,21 @@ func ReadStatus(ctx context.Context, q interface {
 			return Status{}, fmt.Errorf("migrations: read policy state: %w", err)
 		}
 	}
+	drifted := false
+	if exists {
+		fp, err := catalogFingerprint(ctx, q)
+		if err != nil {
+			return Status{}, fmt.Errorf("migrations: catalog fingerprint: %w", err)
+		}
+		drifted = state[catalogKey].sha256 != fp
+	}
 	for _, f := range files {
 		ps := PolicyStatus{File: f.Name, State: "applied"}
 		switch s, ok := state[f.Name]; {
 		case !ok:
 			ps.State = "missing"
+		case drifted:
+			ps.State = "drifted"
 		case s.sha256 != f.SHA256:
 			ps.State = "changed"
 		case s.version != st.Version:

@@ -277,7 +277,7 @@ func TestSuspendedTenantInvisible(t *testing.T) {
 }
 
 // TestEmptySettingAfterTransaction: once a transaction that set the context
-// ends, Postgres reads the settings as '' on that connection; the helpers
+// ends, Postgres reads the settings as ” on that connection; the helpers
 // turn that into NULL instead of failing a uuid cast.
 func TestEmptySettingAfterTransaction(t *testing.T) {
 	t.Parallel()

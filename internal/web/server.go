@@ -86,28 +86,38 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
-	v1 := e.Group("/v1", AuthWithConfig(AuthConfig{Authenticator: cfg.Auth}))
-	v1.GET("/me", s.me)
+	// Middleware is attached per route, not per group: Echo's group
+	// middleware registers catch-all routes that would answer a wrong method
+	// with 404 instead of 405.
+	authn := AuthWithConfig(AuthConfig{Authenticator: cfg.Auth})
 	rbac := RBACWithConfig(cfg.RBAC)
-	s.tenantRoutes(v1.Group("/tenants/:tenant", tenantFromPath, rbac))
+	e.GET("/v1/me", s.me, authn)
+	s.tenantRoutes(e, "/v1/tenants/:tenant", authn, tenantFromPath, rbac)
 	if cfg.BaseDomain != "" {
-		s.tenantRoutes(e.Group("/v1", AuthWithConfig(AuthConfig{Authenticator: cfg.Auth}), tenantFromHost(cfg.BaseDomain), rbac))
+		s.tenantRoutes(e, "/v1", authn, tenantFromHost(cfg.BaseDomain), rbac)
 	}
 	s.e = e
 	return s, nil
 }
 
-// tenantRoutes registers the routes that act inside one tenant.
-func (s *Server) tenantRoutes(g *echo.Group) {
-	g.GET("/projects", s.listProjects)
-	g.POST("/projects", s.createProject)
-	g.GET("/projects/:project", s.getProject)
-	g.PATCH("/projects/:project", s.updateProject)
-	g.DELETE("/projects/:project", s.deleteProject)
-	g.GET("/projects/:project/tasks", s.listTasks)
-	g.POST("/projects/:project/tasks", s.createTask)
-	g.PATCH("/projects/:project/tasks/:task", s.updateTask)
-	g.DELETE("/projects/:project/tasks/:task", s.deleteTask)
+// tenantRoutes registers the routes that act inside one tenant under prefix.
+func (s *Server) tenantRoutes(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) {
+	for _, r := range []struct {
+		method, path string
+		h            echo.HandlerFunc
+	}{
+		{http.MethodGet, "/projects", s.listProjects},
+		{http.MethodPost, "/projects", s.createProject},
+		{http.MethodGet, "/projects/:project", s.getProject},
+		{http.MethodPatch, "/projects/:project", s.updateProject},
+		{http.MethodDelete, "/projects/:project", s.deleteProject},
+		{http.MethodGet, "/projects/:project/tasks", s.listTasks},
+		{http.MethodPost, "/projects/:project/tasks", s.createTask},
+		{http.MethodPatch, "/projects/:project/tasks/:task", s.updateTask},
+		{http.MethodDelete, "/projects/:project/tasks/:task", s.deleteTask},
+	} {
+		e.Add(r.method, prefix+r.path, r.h, mw...)
+	}
 }
 
 // ServeHTTP makes Server an http.Handler.

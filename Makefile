@@ -9,6 +9,9 @@ GO_TEST_FLAGS ?=
 
 export CGO_ENABLED ?= 0
 
+# Feature areas add their own targets in mk/*.mk.
+-include mk/*.mk
+
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/pglocal"
+	"github.com/pgtenant/pgtenant/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCmd(ctx context.Context, env map[string]string, args ...string) result {
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	code := run(ctx, args, getenv, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func TestUsageAndConfigErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := runCmd(ctx, nil)
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "usage:")
+
+	r = runCmd(ctx, nil, "frobnicate")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, `unknown command "frobnicate"`)
+
+	r = runCmd(ctx, map[string]string{"AUTH_MODE": "magic", "REQUEST_TIMEOUT": "soon", "DATABASE_URL": "mysql://x"}, "serve")
+	require.Equal(t, exitUsage, r.code)
+	for _, v := range []string{"AUTH_MODE", "REQUEST_TIMEOUT", "DATABASE_URL"} {
+		require.Contains(t, r.stderr, v)
+	}
+
+	r = runCmd(ctx, map[string]string{"AUTH_MODE": "dev"}, "serve")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "DATABASE_URL is required")
+
+	r = runCmd(ctx, nil, "migrate", "up")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "MIGRATE_DATABASE_URL is required")
+
+	r = runCmd(ctx, map[string]string{"ADMIN_DATABASE_URL": "postgres://x@127.0.0.1:1/x"}, "seed-tenant")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "--name is required")
+
+	r = runCmd(ctx, nil, "seed-tenant", "--name", "Acme", "--member", "not-an-email:partner")
+	require.Equal(t, exitUsage, r.code)
+}
+
+func TestDevModeRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"0.0.0.0:8080", ":8080", "[::]:8080", "10.1.2.3:8080", "example.com:80"} {
+		r := runCmd(context.Background(), map[string]string{
+			"AUTH_MODE": "dev", "LISTEN_ADDR": addr, "DATABASE_URL": "postgres://x@127.0.0.1:1/x",
+		}, "serve")
+		require.Equal(t, exitUsage, r.code, addr)
+		require.Contains(t, r.stderr, "loopback", addr)
+	}
+}
+
+// TestServeRefusesPrivilegedOrStaleDatabase: the self-check keeps the
+// server from starting on a connection that would bypass or own RLS, or on
+// a database the binary's migrations have not reached.
+func TestServeRefusesPrivilegedOrStaleDatabase(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	empty := pgtest.NewEmpty(t)
+	for name, c := range map[string]struct{ url, want string }{
+		"superuser":        {d.SuperURL, "is a superuser"},
+		"bypassrls":        {d.AdminURL, "has BYPASSRLS"},
+		"table owner":      {d.OwnerURL, "owns (or is a member of the owner of) tenant tables"},
+		"not migrated":     {empty.RuntimeURL, "not migrated"},
+		"admin not bypass": {d.RuntimeURL, "ADMIN_DATABASE_URL role"},
+	} {
+		env := map[string]string{"AUTH_MODE": "dev", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.url}
+		if name == "admin not bypass" {
+			env["ADMIN_DATABASE_URL"] = d.RuntimeURL
+		}
+		r := runCmd(context.Background(), env, "serve")
+		require.Equal(t, exitFailure, r.code, name)
+		require.Contains(t, r.stderr, "refusing to start", name)
+		require.Contains(t, r.stderr, c.want, name)
+		require.NotContains(t, r.stderr, "pgtenant-test-only", "no password in messages")
+	}
+}
+
+func TestServeStartsAndShutsDownOnSignal(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	port, err := pglocal.FreePort()
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		done <- runCmd(ctx, map[string]string{
+			"AUTH_MODE": "dev", "LISTEN_ADDR": addr, "DATABASE_URL": d.RuntimeURL, "ADMIN_DATABASE_URL": d.AdminURL,
+			"SHUTDOWN_TIMEOUT": "5s",
+		}, "serve")
+	}()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	}, 15*time.Second, 50*time.Millisecond)
+	require.Equal(t, 200, resp.StatusCode)
+	cancel() // what SIGTERM does through signal.NotifyContext
+	select {
+	case r := <-done:
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stderr, "stopped")
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestMigrateExitCodes(t *testing.T) {
+	t.Parallel()
+	d := pgtest.NewEmpty(t)
+	ctx := context.Background()
+	env := map[string]string{"MIGRATE_DATABASE_URL": d.OwnerURL}
+	r := runCmd(ctx, env, "migrate", "status")
+	require.Equal(t, exitOutdated, r.code, r.stderr)
+	require.Contains(t, r.stdout, "pending migrations: 1")
+	r = runCmd(ctx, env, "migrate", "up")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(ctx, env, "migrate", "status")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "status: up to date")
+	r = runCmd(ctx, env, "migrate", "version")
+	require.Equal(t, exitOK, r.code)
+	require.Equal(t, "1\n", r.stdout)
+	r = runCmd(ctx, env, "migrate", "down", "x")
+	require.Equal(t, exitUsage, r.code)
+	r = runCmd(ctx, env, "migrate", "sideways")
+	require.Equal(t, exitUsage, r.code)
+	r = runCmd(ctx, env, "migrate", "down", "1")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(ctx, env, "migrate", "version")
+	require.Equal(t, "none\n", r.stdout)
+}
+
+func TestSeedTenantIsIdempotent(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := context.Background()
+	env := map[string]string{"ADMIN_DATABASE_URL": d.AdminURL}
+	args := []string{"seed-tenant", "--name", "Acme Corp", "--member", "dev@example.com:partner", "--member", "Viewer@Example.com:client_viewer", "--demo"}
+	r := runCmd(ctx, env, args...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "tenant acme-corp (Acme Corp) created")
+	r = runCmd(ctx, env, args...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "tenant acme-corp (Acme Corp) exists")
+
+	conn := pgtest.Conn(t, d.SuperURL)
+	counts := map[string]int{}
+	for _, table := range []string{"tenants", "users", "memberships", "projects", "tasks", "audit_log"} {
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+		counts[table] = n
+	}
+	require.Equal(t, map[string]int{"tenants": 1, "users": 2, "memberships": 2, "projects": 2, "tasks": 5, "audit_log": 2}, counts)
+	var reason string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT reason FROM audit_log ORDER BY id LIMIT 1").Scan(&reason))
+	require.Equal(t, "cli: seed-tenant", reason)
+	var email string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT email FROM users WHERE email LIKE 'viewer%'").Scan(&email))
+	require.Equal(t, "viewer@example.com", email, "emails are normalized")
+}
+
+func TestSlugify(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Acme Corp": "acme-corp", "  Ünïcode & Co.  ": "n-code-co", "ACME": "acme", "a--b": "a-b",
+		strings.Repeat("x", 80): strings.Repeat("x", 63),
+	} {
+		require.Equal(t, want, slugify(in), in)
+	}
+}

@@ -4,6 +4,7 @@
 //	server serve
 //	server migrate up | down N | status | version | force V
 //	server seed-tenant --name "Acme Corp" [--slug acme] [--member EMAIL:ROLE ...] [--demo]
+//	server owner add EMAIL | remove EMAIL | list
 //
 // Configuration comes from the environment (.env.example lists it).
 //
@@ -66,6 +67,8 @@ commands:
   migrate force V               set the recorded version (repair after a failed migration)
   seed-tenant --name NAME [--slug SLUG] [--member EMAIL:ROLE ...] [--demo]
                                 create a tenant and its members (idempotent, audited)
+  owner add EMAIL | remove EMAIL | list
+                                grant, revoke or list the global Owner role (audited)
 
 configuration: environment variables, see .env.example`
 
@@ -92,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmdErr = migrateCmd(ctx, cfg, args[1:], stdout)
 	case "seed-tenant":
 		cmdErr = seedTenant(ctx, cfg, log, args[1:], stdout)
+	case "owner":
+		cmdErr = ownerCmd(ctx, cfg, log, args[1:], stdout)
 	default:
 		cmdErr = usagef("unknown command %q\n\n%s", args[0], usage)
 	}

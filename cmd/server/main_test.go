@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pgtenant/pgtenant/internal/migrations"
 	"github.com/pgtenant/pgtenant/internal/pglocal"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
 )
@@ -142,7 +143,7 @@ func TestMigrateExitCodes(t *testing.T) {
 	env := map[string]string{"MIGRATE_DATABASE_URL": d.OwnerURL}
 	r := runCmd(ctx, env, "migrate", "status")
 	require.Equal(t, exitOutdated, r.code, r.stderr)
-	require.Contains(t, r.stdout, "pending migrations: 1")
+	require.Contains(t, r.stdout, "pending migrations: 1, ")
 	r = runCmd(ctx, env, "migrate", "up")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = runCmd(ctx, env, "migrate", "status")
@@ -150,15 +151,21 @@ func TestMigrateExitCodes(t *testing.T) {
 	require.Contains(t, r.stdout, "status: up to date")
 	r = runCmd(ctx, env, "migrate", "version")
 	require.Equal(t, exitOK, r.code)
-	require.Equal(t, "1\n", r.stdout)
+	latest, err := migrations.Latest()
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("%d\n", latest), r.stdout)
 	r = runCmd(ctx, env, "migrate", "down", "x")
 	require.Equal(t, exitUsage, r.code)
 	r = runCmd(ctx, env, "migrate", "sideways")
 	require.Equal(t, exitUsage, r.code)
-	r = runCmd(ctx, env, "migrate", "down", "1")
+	r = runCmd(ctx, env, "migrate", "down", fmt.Sprint(latest))
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = runCmd(ctx, env, "migrate", "version")
 	require.Equal(t, "none\n", r.stdout)
+	r = runCmd(ctx, env, "migrate", "status")
+	require.Equal(t, exitOutdated, r.code)
+	r = runCmd(ctx, env, "migrate", "up")
+	require.Equal(t, exitOK, r.code, r.stderr)
 }
 
 func TestSeedTenantIsIdempotent(t *testing.T) {
@@ -198,4 +205,60 @@ func TestSlugify(t *testing.T) {
 	} {
 		require.Equal(t, want, slugify(in), in)
 	}
+}
+
+func TestCloudflareConfigErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for want, env := range map[string]map[string]string{
+		"CF_ACCESS_TEAM_DOMAIN is required": with(),
+		"CF_ACCESS_AUD is required":         with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com"),
+		"CF_ACCESS_TEAM_DOMAIN:":            with("CF_ACCESS_TEAM_DOMAIN", "http://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc"),
+		"CF_ACCESS_SKEW":                    with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc", "CF_ACCESS_SKEW", "5m"),
+		"CF_ACCESS_SERVICE_TOKENS":          with("CF_ACCESS_SERVICE_TOKENS", "no-equals-sign"),
+		"TRUSTED_PROXY_CIDRS is required":   with("AUTH_MODE", "trusted-header"),
+		"TRUSTED_PROXY_CIDRS \"nope\"":      with("AUTH_MODE", "trusted-header", "TRUSTED_PROXY_CIDRS", "nope"),
+	} {
+		r := runCmd(context.Background(), env, "serve")
+		require.Equal(t, exitUsage, r.code, want)
+		require.Contains(t, r.stderr, want)
+	}
+}
+
+func TestOwnerCommands(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := context.Background()
+	env := map[string]string{"ADMIN_DATABASE_URL": d.AdminURL}
+	r := runCmd(ctx, env, "owner", "add", "Olga@Ops.example")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(ctx, env, "owner", "add", "olga@ops.example") // idempotent
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(ctx, env, "owner", "list")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "olga@ops.example")
+	r = runCmd(ctx, env, "owner", "remove", "olga@ops.example")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(ctx, env, "owner", "remove", "olga@ops.example")
+	require.Equal(t, exitFailure, r.code)
+	require.Contains(t, r.stderr, "not an owner")
+	r = runCmd(ctx, env, "owner", "add", "not-an-email")
+	require.Equal(t, exitUsage, r.code)
+
+	conn := pgtest.Conn(t, d.SuperURL)
+	var owners, audits int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE is_owner").Scan(&owners))
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action LIKE 'owner.%' AND reason LIKE 'cli: owner %'").Scan(&audits))
+	require.Zero(t, owners)
+	require.Equal(t, 4, audits, "add, add, list, remove; the failed remove rolled back with its audit row")
 }

@@ -43,7 +43,7 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.W
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "schema: version %d -> %d\n", int64(res.From), res.To)
+		fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
 		if len(res.PoliciesApplied) == 0 {
 			fmt.Fprintln(out, "policies: unchanged")
 		} else {
@@ -61,7 +61,7 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.W
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "schema: version %d -> %d\n", res.From, res.To)
+		fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
 	case "status":
 		st, err := r.Status(ctx)
 		if err != nil {
@@ -127,4 +127,12 @@ func printStatus(out io.Writer, st migrations.Status) {
 	} else {
 		fmt.Fprintln(out, "status: NOT up to date: "+st.Problem())
 	}
+}
+
+// versionText prints a schema version; migrations start at 1, so 0 is none.
+func versionText(v uint) string {
+	if v == 0 {
+		return "none"
+	}
+	return strconv.FormatUint(uint64(v), 10)
 }

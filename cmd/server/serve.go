@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/config"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 	"github.com/pgtenant/pgtenant/internal/web"
@@ -87,8 +88,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	return nil
 }
 
-// newAuthenticator builds the authenticator of AUTH_MODE.
-func newAuthenticator(_ context.Context, cfg *config.Config, log *slog.Logger) (auth.Authenticator, func(), error) {
+// newAuthenticator builds the authenticator of AUTH_MODE. The returned
+// function releases it (stops the key refresher).
+func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger) (auth.Authenticator, func(), error) {
 	switch cfg.AuthMode {
 	case auth.ModeDev:
 		// Dev mode authenticates anyone who can connect, as DEV_USER_EMAIL:
@@ -102,6 +104,59 @@ func newAuthenticator(_ context.Context, cfg *config.Config, log *slog.Logger) (
 		}
 		log.Warn("AUTH_MODE=dev: every request is authenticated as DEV_USER_EMAIL; never use this in production", "email", cfg.DevUserEmail)
 		return a, func() {}, nil
+	case auth.ModeTrustedHeader:
+		a, err := auth.TrustedHeader(cfg.TrustedProxyCIDRs)
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Warn("AUTH_MODE=trusted-header: identity comes from the Cf-Access-Authenticated-User-Email header of trusted proxies, unverified",
+			"trusted_proxy_cidrs", fmt.Sprint(cfg.TrustedProxyCIDRs))
+		return a, func() {}, nil
+	case auth.ModeCloudflare:
+		if err := cfg.Require("CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"); err != nil {
+			return nil, nil, err
+		}
+		if cfg.CFInsecureLoopback {
+			log.Warn("CF_ACCESS_INSECURE_LOOPBACK=1: accepting an http:// team domain and certs URL on loopback; for local tests and benchmarks only")
+		}
+		// The first key fetch may take this long; after it the server
+		// starts regardless and stays not-ready until keys load.
+		fetchCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		v, err := cfaccess.New(fetchCtx, cfaccess.Config{
+			TeamDomain:            cfg.CFTeamDomain,
+			Audiences:             cfg.CFAudiences,
+			CertsURL:              cfg.CFCertsURL,
+			Skew:                  cfg.CFSkew,
+			ServiceTokens:         cfg.CFServiceTokens,
+			AllowInsecureLoopback: cfg.CFInsecureLoopback,
+			Logger:                log,
+		})
+		var ce *cfaccess.ConfigError
+		if errors.As(err, &ce) {
+			return nil, nil, fmt.Errorf("config: %s: %s", cfEnvName(ce.Field), ce.Reason)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return auth.Cloudflare(v, auth.CloudflareOptions{}), v.Close, nil
 	}
-	return nil, nil, fmt.Errorf("config: AUTH_MODE=%s is not available in this build yet", cfg.AuthMode)
+	return nil, nil, fmt.Errorf("config: AUTH_MODE=%s is not supported", cfg.AuthMode)
+}
+
+// cfEnvName maps a cfaccess.Config field to the variable it comes from.
+func cfEnvName(field string) string {
+	switch field {
+	case "TeamDomain":
+		return "CF_ACCESS_TEAM_DOMAIN"
+	case "Audiences":
+		return "CF_ACCESS_AUD"
+	case "CertsURL":
+		return "CF_ACCESS_CERTS_URL"
+	case "Skew":
+		return "CF_ACCESS_SKEW"
+	case "ServiceTokens":
+		return "CF_ACCESS_SERVICE_TOKENS"
+	}
+	return "CF_ACCESS_* (" + field + ")"
 }

@@ -16,6 +16,7 @@ GRANT EXECUTE ON FUNCTION
     app.current_tenant_id(), app.current_user_id(), app.current_user_email(),
     app.current_member_role(), app.current_is_owner(), app.enter(text, text, boolean)
     TO pgtenant_app, pgtenant_admin;
+GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO pgtenant_app;
 
 -- Runtime role.
 GRANT SELECT ON tenants, users TO pgtenant_app;

@@ -38,3 +38,15 @@ SELECT * FROM projects WHERE tenant_id = sqlc.arg('tenant_id') AND name = sqlc.a
 -- name: AdminTaskCreate :exec
 INSERT INTO tasks (tenant_id, project_id, title, done)
 VALUES (sqlc.arg('tenant_id'), sqlc.arg('project_id'), sqlc.arg('title'), sqlc.arg('done'));
+
+-- name: AdminOwnerGrant :one
+INSERT INTO users (email, is_owner)
+VALUES (sqlc.arg('email'), true)
+ON CONFLICT (email) DO UPDATE SET is_owner = true
+RETURNING *;
+
+-- name: AdminOwnerRevoke :execrows
+UPDATE users SET is_owner = false WHERE email = sqlc.arg('email') AND is_owner;
+
+-- name: AdminOwnerList :many
+SELECT * FROM users WHERE is_owner ORDER BY email;

@@ -89,7 +89,9 @@ type Config struct {
 
 	// AllowInsecureLoopback permits http:// TeamDomain and CertsURL when the
 	// host is a loopback address (127.0.0.0/8, ::1, localhost). For tests
-	// only (an httptest server); never set it from the environment.
+	// and local benchmarks only (an httptest server): the server sets it
+	// only from the explicit CF_ACCESS_INSECURE_LOOPBACK=1, and logs a
+	// warning when it does.
 	AllowInsecureLoopback bool
 
 	// Logger receives background refresh failures and key set changes.

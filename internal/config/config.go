@@ -41,6 +41,9 @@ type Config struct {
 	CFCertsURL      string            // CF_ACCESS_CERTS_URL (default <team domain>/cdn-cgi/access/certs)
 	CFSkew          time.Duration     // CF_ACCESS_SKEW (default 30s, at most 60s)
 	CFServiceTokens map[string]string // CF_ACCESS_SERVICE_TOKENS: common_name=identity-email,...
+	// CF_ACCESS_INSECURE_LOOPBACK=1 accepts http:// team domain and certs
+	// URLs on loopback hosts only: local tests and benchmarks.
+	CFInsecureLoopback bool
 
 	// Trusted header (AUTH_MODE=trusted-header).
 	TrustedProxyCIDRs []netip.Prefix // TRUSTED_PROXY_CIDRS
@@ -63,6 +66,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		LogFormat:          orDefault(getenv("LOG_FORMAT"), "json"),
 		CFTeamDomain:       strings.TrimRight(getenv("CF_ACCESS_TEAM_DOMAIN"), "/"),
 		CFCertsURL:         getenv("CF_ACCESS_CERTS_URL"),
+		CFInsecureLoopback: getenv("CF_ACCESS_INSECURE_LOOPBACK") == "1",
 	}
 	for _, u := range []struct{ name, val string }{
 		{"DATABASE_URL", c.DatabaseURL}, {"ADMIN_DATABASE_URL", c.AdminDatabaseURL}, {"MIGRATE_DATABASE_URL", c.MigrateDatabaseURL},
@@ -92,9 +96,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		c.fail("LOG_FORMAT", "must be json or text")
 	}
-	for _, a := range strings.FieldsFunc(getenv("CF_ACCESS_AUD"), splitList) {
-		c.CFAudiences = append(c.CFAudiences, a)
-	}
+	c.CFAudiences = strings.FieldsFunc(getenv("CF_ACCESS_AUD"), splitList)
 	if s := getenv("CF_ACCESS_SERVICE_TOKENS"); s != "" {
 		c.CFServiceTokens = map[string]string{}
 		for _, pair := range strings.FieldsFunc(s, splitList) {

@@ -38,6 +38,68 @@ func (q *Queries) AdminMembershipEnsure(ctx context.Context, arg AdminMembership
 	return i, err
 }
 
+const adminOwnerGrant = `-- name: AdminOwnerGrant :one
+INSERT INTO users (email, is_owner)
+VALUES ($1, true)
+ON CONFLICT (email) DO UPDATE SET is_owner = true
+RETURNING id, email, display_name, is_owner, created_at
+`
+
+func (q *Queries) AdminOwnerGrant(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, adminOwnerGrant, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.DisplayName,
+		&i.IsOwner,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const adminOwnerList = `-- name: AdminOwnerList :many
+SELECT id, email, display_name, is_owner, created_at FROM users WHERE is_owner ORDER BY email
+`
+
+func (q *Queries) AdminOwnerList(ctx context.Context) ([]User, error) {
+	rows, err := q.db.Query(ctx, adminOwnerList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.DisplayName,
+			&i.IsOwner,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const adminOwnerRevoke = `-- name: AdminOwnerRevoke :execrows
+UPDATE users SET is_owner = false WHERE email = $1 AND is_owner
+`
+
+func (q *Queries) AdminOwnerRevoke(ctx context.Context, email string) (int64, error) {
+	result, err := q.db.Exec(ctx, adminOwnerRevoke, email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const adminProjectByName = `-- name: AdminProjectByName :one
 SELECT tenant_id, id, name, description, created_at, updated_at FROM projects WHERE tenant_id = $1 AND name = $2
 `

@@ -115,6 +115,10 @@ func (s *Server) tenantRoutes(e *echo.Echo, prefix string, mw ...echo.Middleware
 		{http.MethodPost, "/projects/:project/tasks", s.createTask},
 		{http.MethodPatch, "/projects/:project/tasks/:task", s.updateTask},
 		{http.MethodDelete, "/projects/:project/tasks/:task", s.deleteTask},
+		{http.MethodGet, "/members", s.listMembers},
+		{http.MethodPost, "/members", s.addMember},
+		{http.MethodPatch, "/members/:user", s.setMemberRole},
+		{http.MethodDelete, "/members/:user", s.removeMember},
 	} {
 		e.Add(r.method, prefix+r.path, r.h, mw...)
 	}

@@ -45,6 +45,7 @@ type fixture struct {
 	tenantA, tenantB   uuid.UUID
 	projectA, projectB uuid.UUID
 	taskA, taskB       uuid.UUID
+	viewerA, viewerB   uuid.UUID // vera (A) and vic (B), client viewers
 }
 
 const (
@@ -65,11 +66,13 @@ func setup(t *testing.T, mod ...func(*web.Config)) *fixture {
 	f.projectB = fx.Project(t, f.tenantB, "Borealis")
 	f.taskA = fx.Task(t, f.tenantA, f.projectA, "a task")
 	f.taskB = fx.Task(t, f.tenantB, f.projectB, "b task")
-	a, b, v := fx.User(t, alice), fx.User(t, bob), fx.User(t, vera)
+	a, b := fx.User(t, alice), fx.User(t, bob)
+	f.viewerA, f.viewerB = fx.User(t, vera), fx.User(t, "vic@b.example")
 	fx.Owner(t, olga)
 	fx.Member(t, f.tenantA, a, "partner")
 	fx.Member(t, f.tenantB, b, "partner")
-	fx.Member(t, f.tenantA, v, "client_viewer")
+	fx.Member(t, f.tenantA, f.viewerA, "client_viewer")
+	fx.Member(t, f.tenantB, f.viewerB, "client_viewer")
 
 	scope, err := txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 4})
 	require.NoError(t, err)
@@ -112,6 +115,20 @@ func (r response) problem(t *testing.T) web.Problem {
 
 func (f *fixture) do(t *testing.T, email, method, path string, body any) response {
 	t.Helper()
+	return f.doHost(t, "", email, method, path, body)
+}
+
+func (f *fixture) doHost(t *testing.T, host, email, method, path string, body ...any) response {
+	t.Helper()
+	var b any
+	if len(body) > 0 {
+		b = body[0]
+	}
+	return f.send(t, host, email, method, path, b)
+}
+
+func (f *fixture) send(t *testing.T, host, email, method, path string, body any) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -123,6 +140,9 @@ func (f *fixture) do(t *testing.T, email, method, path string, body any) respons
 		rd = bytes.NewReader(buf)
 	}
 	req := httptest.NewRequest(method, path, rd)
+	if host != "" {
+		req.Host = host
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -1,0 +1,32 @@
+-- Members of the tenant in context. memberships is the one tenant table
+-- whose SELECT policy also shows the caller's own memberships in other
+-- tenants (for GET /v1/me), so queries here name the context's tenant.
+
+-- name: MemberListFirst :many
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.tenant_id = app.current_tenant_id()
+ORDER BY m.created_at, m.user_id
+LIMIT sqlc.arg('lim');
+
+-- name: MemberListAfter :many
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.tenant_id = app.current_tenant_id()
+  AND (m.created_at, m.user_id) > (sqlc.arg('after_created_at')::timestamptz, sqlc.arg('after_user_id')::uuid)
+ORDER BY m.created_at, m.user_id
+LIMIT sqlc.arg('lim');
+
+-- name: MemberAdd :one
+SELECT * FROM app.member_add(sqlc.arg('email')::text, sqlc.arg('role')::text);
+
+-- name: MemberSetRole :one
+UPDATE memberships SET role = sqlc.arg('role')
+WHERE tenant_id = app.current_tenant_id() AND user_id = sqlc.arg('user_id')
+RETURNING user_id, role, created_at;
+
+-- name: MemberRemove :execrows
+DELETE FROM memberships
+WHERE tenant_id = app.current_tenant_id() AND user_id = sqlc.arg('user_id');

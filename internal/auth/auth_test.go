@@ -1,0 +1,194 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/cfaccess"
+	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
+)
+
+// countingVerifier counts Verify calls, to see the cache work.
+type countingVerifier struct {
+	v *cfaccess.Verifier
+	n atomic.Int64
+}
+
+func (c *countingVerifier) Verify(ctx context.Context, token string) (cfaccess.Claims, error) {
+	c.n.Add(1)
+	return c.v.Verify(ctx, token)
+}
+func (c *countingVerifier) Ready() bool { return c.v.Ready() }
+
+func newCloudflare(t *testing.T, iss *cfaccesstest.Issuer, opts CloudflareOptions) (*cloudflareAuth, *countingVerifier) {
+	t.Helper()
+	v, err := cfaccess.New(context.Background(), cfaccess.Config{
+		TeamDomain: iss.URL(), Audiences: []string{iss.Audience()}, AllowInsecureLoopback: true,
+		ServiceTokens: map[string]string{"ci.access": "ci-bot@svc.example"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(v.Close)
+	cv := &countingVerifier{v: v}
+	return Cloudflare(cv, opts).(*cloudflareAuth), cv
+}
+
+func request(header, cookie string) *http.Request {
+	r := httptest.NewRequest("GET", "/v1/me", nil)
+	if header != "" {
+		r.Header.Set(HeaderAssertion, header)
+	}
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+	}
+	return r
+}
+
+func TestCloudflareTokenSources(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	a, _ := newCloudflare(t, iss, CloudflareOptions{CacheSize: -1})
+	good := iss.UserToken("Alice@Example.com")
+	other := iss.UserToken("bob@example.com")
+	bad := iss.UserToken("mallory@example.com", cfaccesstest.WithAudience("another-app"))
+
+	id, err := a.Authenticate(request(good, ""))
+	require.NoError(t, err, "header")
+	require.Equal(t, "alice@example.com", id.Email, "normalized")
+	require.Equal(t, ModeCloudflare, id.Method)
+
+	id, err = a.Authenticate(request("", good))
+	require.NoError(t, err, "cookie when the header is absent")
+	require.Equal(t, "alice@example.com", id.Email)
+
+	id, err = a.Authenticate(request(good, other))
+	require.NoError(t, err)
+	require.Equal(t, "alice@example.com", id.Email, "the header wins over a different cookie")
+
+	_, err = a.Authenticate(request(bad, good))
+	require.ErrorIs(t, err, ErrUnauthenticated, "a bad header is not rescued by a good cookie")
+
+	_, err = a.Authenticate(request("", ""))
+	require.ErrorIs(t, err, ErrUnauthenticated)
+}
+
+func TestCloudflareServiceTokens(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	a, _ := newCloudflare(t, iss, CloudflareOptions{})
+	id, err := a.Authenticate(request(iss.ServiceToken("ci.access"), ""))
+	require.NoError(t, err)
+	require.Equal(t, "ci-bot@svc.example", id.Email)
+	require.Equal(t, "ci.access", id.Service)
+
+	_, err = a.Authenticate(request(iss.ServiceToken("unknown.access"), ""))
+	require.ErrorIs(t, err, ErrUnauthenticated)
+}
+
+func TestCloudflareCache(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	a, cv := newCloudflare(t, iss, CloudflareOptions{CacheTTL: time.Minute})
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	token := iss.UserToken("alice@example.com", cfaccesstest.WithExpiry(now.Add(30*time.Second)))
+
+	for i := 0; i < 3; i++ {
+		_, err := a.Authenticate(request(token, ""))
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 1, cv.n.Load(), "verified once, then served from the cache")
+
+	// Never past exp (here before the TTL): the next use is verified again.
+	now = now.Add(31 * time.Second)
+	_, _ = a.Authenticate(request(token, "")) // the verifier's own clock decides the verdict
+	require.EqualValues(t, 2, cv.n.Load())
+	_, ok := a.cache.get(token, now)
+	require.False(t, ok, "an entry never outlives the token's exp")
+
+	// A rejected token is never cached: every attempt is verified.
+	bad := iss.UserToken("alice@example.com", cfaccesstest.WithAudience("another-app"))
+	for i := 0; i < 2; i++ {
+		_, err := a.Authenticate(request(bad, ""))
+		require.ErrorIs(t, err, ErrUnauthenticated)
+	}
+	require.EqualValues(t, 4, cv.n.Load())
+
+	// The cache stays bounded.
+	c := &tokenCache{max: 8, ttl: time.Minute, m: map[[32]byte]cachedIdentity{}}
+	for i := 0; i < 100; i++ {
+		c.put(string(rune('a'+i%26))+time.Duration(i).String(), Identity{Email: "x@y"}, now.Add(time.Hour), now)
+		require.LessOrEqual(t, len(c.m), 8)
+	}
+}
+
+func TestCloudflareNotReady(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	iss.SetOffline(true)
+	token := iss.UserToken("alice@example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	v, err := cfaccess.New(ctx, cfaccess.Config{TeamDomain: iss.URL(), Audiences: []string{iss.Audience()}, AllowInsecureLoopback: true})
+	require.NoError(t, err)
+	defer v.Close()
+	a := Cloudflare(v, CloudflareOptions{})
+	require.False(t, a.Ready())
+	_, err = a.Authenticate(request(token, ""))
+	require.ErrorIs(t, err, ErrNotReady)
+	require.False(t, errors.Is(err, ErrUnauthenticated))
+}
+
+func TestTrustedHeader(t *testing.T) {
+	t.Parallel()
+	a, err := TrustedHeader([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+	require.NoError(t, err)
+	req := func(peer, email string, hdr map[string]string) *http.Request {
+		r := httptest.NewRequest("GET", "/v1/me", nil)
+		r.RemoteAddr = peer
+		if email != "" {
+			r.Header.Set(HeaderEmail, email)
+		}
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+	id, err := a.Authenticate(req("10.1.2.3:5555", "Alice@Example.com", nil))
+	require.NoError(t, err)
+	require.Equal(t, "alice@example.com", id.Email)
+	_, err = a.Authenticate(req("[::1]:5555", "alice@example.com", nil))
+	require.NoError(t, err)
+
+	for name, r := range map[string]*http.Request{
+		"untrusted peer":              req("192.0.2.7:5555", "alice@example.com", nil),
+		"spoofed X-Forwarded-For":     req("192.0.2.7:5555", "alice@example.com", map[string]string{"X-Forwarded-For": "10.0.0.1", "X-Real-Ip": "10.0.0.1"}),
+		"trusted peer, no header":     req("10.1.2.3:5555", "", nil),
+		"trusted peer, not an email":  req("10.1.2.3:5555", "alice", nil),
+		"trusted peer, space in mail": req("10.1.2.3:5555", "al ice@example.com", nil),
+		"v4-mapped untrusted":         req("[::ffff:192.0.2.7]:5555", "alice@example.com", nil),
+	} {
+		_, err := a.Authenticate(r)
+		require.ErrorIs(t, err, ErrUnauthenticated, name)
+	}
+	_, err = TrustedHeader(nil)
+	require.Error(t, err)
+}
+
+func TestDev(t *testing.T) {
+	t.Parallel()
+	a, err := Dev(" Dev@Example.com ")
+	require.NoError(t, err)
+	id, err := a.Authenticate(httptest.NewRequest("GET", "/", nil))
+	require.NoError(t, err)
+	require.Equal(t, "dev@example.com", id.Email)
+	_, err = Dev("not an email")
+	require.Error(t, err)
+}

@@ -21,7 +21,9 @@ type Member struct {
 	JoinedAt    time.Time `json:"joined_at"`
 }
 
-func validMemberRole(r string) bool { return r == string(txscope.RolePartner) || r == string(txscope.RoleClientViewer) }
+func validMemberRole(r string) bool {
+	return r == string(txscope.RolePartner) || r == string(txscope.RoleClientViewer)
+}
 
 var memberRoleError = &FieldError{Field: "role", Message: "must be partner or client_viewer"}
 

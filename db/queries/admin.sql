@@ -50,3 +50,37 @@ UPDATE users SET is_owner = false WHERE email = sqlc.arg('email') AND is_owner;
 
 -- name: AdminOwnerList :many
 SELECT * FROM users WHERE is_owner ORDER BY email;
+
+-- name: AdminTenantList :many
+-- One page of tenants by slug, with their sizes. Counts use the tenant_id
+-- leading indexes of each table.
+SELECT t.id, t.slug, t.name, t.status, t.created_at,
+       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
+       (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
+       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
+FROM tenants t
+WHERE t.slug > sqlc.arg('after_slug')::text
+ORDER BY t.slug
+LIMIT sqlc.arg('lim');
+
+-- name: AdminTenantCreate :one
+INSERT INTO tenants (slug, name)
+VALUES (sqlc.arg('slug'), sqlc.arg('name'))
+RETURNING *;
+
+-- name: AdminTenantSetStatus :one
+UPDATE tenants SET status = sqlc.arg('status')
+WHERE id = sqlc.arg('id')
+RETURNING *;
+
+-- name: AdminAuditList :many
+-- Newest first; every filter optional. Not a hot path: the admin role reads
+-- it, with the at/id and tenant_ids indexes.
+SELECT * FROM audit_log
+WHERE (sqlc.narg('tenant_id')::uuid IS NULL OR tenant_ids @> ARRAY[sqlc.narg('tenant_id')::uuid])
+  AND (sqlc.narg('actor')::text IS NULL OR actor_email = sqlc.narg('actor')::text)
+  AND (sqlc.narg('since')::timestamptz IS NULL OR at >= sqlc.narg('since')::timestamptz)
+  AND (sqlc.narg('until')::timestamptz IS NULL OR at < sqlc.narg('until')::timestamptz)
+  AND (sqlc.narg('before_id')::bigint IS NULL OR id < sqlc.narg('before_id')::bigint)
+ORDER BY id DESC
+LIMIT sqlc.arg('lim');

@@ -107,15 +107,8 @@ const (
 
 // pageParams reads ?limit= and ?cursor=.
 func pageParams(c echo.Context) (limit int, after *cursor, err error) {
-	limit = defaultLimit
-	if s := c.QueryParam("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return 0, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidLimit,
-				Detail: "limit must be an integer from 1 to " + strconv.Itoa(maxLimit),
-				Fields: []FieldError{{Field: "limit", Message: "must be 1-" + strconv.Itoa(maxLimit)}}}
-		}
-		limit = n
+	if limit, err = limitParam(c); err != nil {
+		return 0, nil, err
 	}
 	if s := c.QueryParam("cursor"); s != "" {
 		cur, err := decodeCursor(s)

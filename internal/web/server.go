@@ -92,6 +92,11 @@ func New(cfg Config) (*Server, error) {
 	authn := AuthWithConfig(AuthConfig{Authenticator: cfg.Auth})
 	rbac := RBACWithConfig(cfg.RBAC)
 	e.GET("/v1/me", s.me, authn)
+	e.GET("/v1/admin/tenants", s.adminListTenants, authn)
+	e.POST("/v1/admin/tenants", s.adminCreateTenant, authn)
+	e.POST("/v1/admin/tenants/:id/suspend", s.adminTenantStatus("suspended"), authn)
+	e.POST("/v1/admin/tenants/:id/resume", s.adminTenantStatus("active"), authn)
+	e.GET("/v1/admin/audit", s.adminAudit, authn)
 	s.tenantRoutes(e, "/v1/tenants/:tenant", authn, tenantFromPath, rbac)
 	if cfg.BaseDomain != "" {
 		s.tenantRoutes(e, "/v1", authn, tenantFromHost(cfg.BaseDomain), rbac)

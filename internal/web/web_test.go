@@ -10,9 +10,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
@@ -45,8 +47,26 @@ type fixture struct {
 	tenantA, tenantB   uuid.UUID
 	projectA, projectB uuid.UUID
 	taskA, taskB       uuid.UUID
-	viewerA, viewerB   uuid.UUID // vera (A) and vic (B), client viewers
+	viewerA, viewerB   uuid.UUID     // vera (A) and vic (B), client viewers
+	queries            *atomic.Int64 // statements and batches the scope sent
 }
+
+// queryCounter counts what reaches the database through the scope.
+type queryCounter struct{ n *atomic.Int64 }
+
+func (q queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+func (q queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (q queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+func (q queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (q queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (f *fixture) super(t *testing.T) *pgx.Conn { return pgtest.Conn(t, f.db.SuperURL) }
 
 const (
 	alice = "alice@a.example" // partner of A
@@ -74,7 +94,9 @@ func setup(t *testing.T, mod ...func(*web.Config)) *fixture {
 	fx.Member(t, f.tenantA, f.viewerA, "client_viewer")
 	fx.Member(t, f.tenantB, f.viewerB, "client_viewer")
 
-	scope, err := txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 4})
+	f.queries = &atomic.Int64{}
+	scope, err := txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 4,
+		Tracer: queryCounter{f.queries}})
 	require.NoError(t, err)
 	t.Cleanup(scope.Close)
 	cfg := web.Config{

@@ -7,13 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/config"
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/txscope"
+	"github.com/pgtenant/pgtenant/internal/web"
 )
 
 // memberFlags collects repeated --member EMAIL:ROLE flags.
@@ -35,8 +35,6 @@ func (m *memberFlags) Set(v string) error {
 	*m = append(*m, member{email, role})
 	return nil
 }
-
-var slugPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // slugify derives a slug from a tenant name: "Acme Corp" -> "acme-corp".
 func slugify(name string) string {
@@ -91,7 +89,7 @@ func seedTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	if *slug == "" {
 		*slug = slugify(*name)
 	}
-	if !slugPattern.MatchString(*slug) {
+	if !web.ValidSlug(*slug) {
 		return usagef("seed-tenant: slug %q must be 1-63 lowercase letters, digits and inner dashes", *slug)
 	}
 	if err := cfg.Require("ADMIN_DATABASE_URL"); err != nil {

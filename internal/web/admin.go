@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -122,8 +121,6 @@ func (s *Server) adminListTenants(c echo.Context) error {
 	return c.JSON(http.StatusOK, page)
 }
 
-var slugPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
 type createTenantRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
@@ -140,7 +137,7 @@ func (s *Server) adminCreateTenant(c echo.Context) error {
 		return err
 	}
 	var fes []*FieldError
-	if !slugPattern.MatchString(req.Slug) {
+	if !ValidSlug(req.Slug) {
 		fes = append(fes, &FieldError{Field: "slug", Message: "must be 1-63 lowercase letters, digits and inner dashes"})
 	}
 	fes = append(fes, checkText("name", req.Name, 1, maxNameLen, false))

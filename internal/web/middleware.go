@@ -133,6 +133,14 @@ func identityOf(c echo.Context) (auth.Identity, bool) {
 	return id, ok
 }
 
+// slugPattern is the tenant slug syntax; the tenants_slug_check constraint
+// in the schema is the same expression.
+var slugPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidSlug reports whether s is a valid tenant slug: 1-63 lowercase
+// letters, digits and inner dashes (a DNS label, so it can be a subdomain).
+func ValidSlug(s string) bool { return slugPattern.MatchString(s) }
+
 // tenantKeyPattern is what a tenant key in a URL may look like: a slug or a
 // UUID. Anything else cannot name a tenant and is answered 404 without a
 // database round trip.
@@ -160,7 +168,7 @@ func tenantFromHost(baseDomain string) echo.MiddlewareFunc {
 				host = h
 			}
 			slug, ok := strings.CutSuffix(host, suffix)
-			if !ok || strings.Contains(slug, ".") || !tenantKeyPattern.MatchString(slug) {
+			if !ok || !ValidSlug(slug) {
 				return apiError(http.StatusNotFound, CodeNotFound, "not found")
 			}
 			c.Set(keyTenant, slug)

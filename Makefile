@@ -56,9 +56,10 @@ verify: $(SQLC) lint ## Fail when internal/dbgen differs from what sqlc generate
 	$(SQLC) vet
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, go.mod tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go mod tidy -diff
 
 .PHONY: clean
 clean: ## Remove build output (not .devdb/)

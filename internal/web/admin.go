@@ -27,33 +27,42 @@ const (
 
 // adminActor establishes who may use the audited admin scope for this
 // request: the reason comes first (a request without one is refused before
-// any query), then the caller must be an Owner according to the database
-// (never a token claim). A refusal is logged with the caller's identity.
+// any query), then the caller must be an Owner (ownerActor).
 func (s *Server) adminActor(c echo.Context, reason string) (txscope.Actor, string, error) {
 	reason, err := txscope.CleanReason(reason)
 	if err != nil {
 		return txscope.Actor{}, "", &Error{Status: http.StatusBadRequest, Code: CodeReasonRequired,
 			Detail: "admin calls need a reason: send " + HeaderAuditReason + " (1-500 characters)"}
 	}
+	actor, err := s.ownerActor(c)
+	return actor, reason, err
+}
+
+// ownerActor returns the audit actor for the caller if the database says
+// the caller is an Owner (never a token claim); otherwise 403, and the
+// refusal is logged with the caller's identity. It reads only the caller's
+// own user row, through the runtime role.
+func (s *Server) ownerActor(c echo.Context) (txscope.Actor, error) {
 	id, _ := identityOf(c)
 	ctx := c.Request().Context()
 	var sess txscope.Session
-	err = s.scope.Read(ctx, txscope.Who{Email: id.Email}, func(tx *txscope.Tx) error {
+	err := s.scope.Read(ctx, txscope.Who{Email: id.Email}, func(tx *txscope.Tx) error {
+		var err error
 		sess, err = tx.Session(ctx)
 		return err
 	})
 	if err != nil {
-		return txscope.Actor{}, "", err
+		return txscope.Actor{}, err
 	}
 	if !sess.IsOwner {
 		s.log.Warn("admin access refused: not an owner", "request_id", requestID(c), "user", id.Email,
 			"method", c.Request().Method, "path", c.Request().URL.Path)
-		return txscope.Actor{}, "", &Error{Status: http.StatusForbidden, Code: CodeOwnerOnly, Detail: "only platform owners may do this"}
+		return txscope.Actor{}, &Error{Status: http.StatusForbidden, Code: CodeOwnerOnly, Detail: "only platform owners may do this"}
 	}
 	return txscope.Actor{
 		UserID: sess.UserID, Email: id.Email, Role: string(txscope.RoleOwner),
 		RequestID: requestID(c), ClientAddr: c.RealIP(),
-	}, reason, nil
+	}, nil
 }
 
 // AdminTenant is a tenant as the Owner's admin API shows it.

@@ -97,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 	e.POST("/v1/admin/tenants/:id/suspend", s.adminTenantStatus("suspended"), authn)
 	e.POST("/v1/admin/tenants/:id/resume", s.adminTenantStatus("active"), authn)
 	e.GET("/v1/admin/audit", s.adminAudit, authn)
+	s.dashboardRoutes(e, authn)
 	s.tenantRoutes(e, "/v1/tenants/:tenant", authn, tenantFromPath, rbac)
 	if cfg.BaseDomain != "" {
 		s.tenantRoutes(e, "/v1", authn, tenantFromHost(cfg.BaseDomain), rbac)

@@ -67,6 +67,7 @@ commands:
   migrate force V               set the recorded version (repair after a failed migration)
   seed-tenant --name NAME [--slug SLUG] [--member EMAIL:ROLE ...] [--demo]
                                 create a tenant and its members (idempotent, audited)
+  rls-check [--json] [--rules]  lint the catalogs for tenant-isolation mistakes (exit 1 on findings)
   owner add EMAIL | remove EMAIL | list
                                 grant, revoke or list the global Owner role (audited)
 
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmdErr = migrateCmd(ctx, cfg, args[1:], stdout)
 	case "seed-tenant":
 		cmdErr = seedTenant(ctx, cfg, log, args[1:], stdout)
+	case "rls-check":
+		cmdErr = rlsCheck(ctx, cfg, args[1:], stdout, stderr)
 	case "owner":
 		cmdErr = ownerCmd(ctx, cfg, log, args[1:], stdout)
 	default:

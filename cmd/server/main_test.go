@@ -262,3 +262,15 @@ func TestOwnerCommands(t *testing.T) {
 	require.Zero(t, owners)
 	require.Equal(t, 4, audits, "add, add, list, remove; the failed remove rolled back with its audit row")
 }
+
+func TestRLSCheckCommand(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := context.Background()
+	r := runCmd(ctx, map[string]string{"DATABASE_URL": d.RuntimeURL, "ADMIN_DATABASE_URL": d.AdminURL}, "rls-check")
+	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	d.Fixtures(t).Exec(t, "ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY")
+	r = runCmd(ctx, map[string]string{"DATABASE_URL": d.RuntimeURL, "ADMIN_DATABASE_URL": d.AdminURL}, "rls-check", "--json")
+	require.Equal(t, exitFailure, r.code)
+	require.Contains(t, r.stdout, `"tenant_rls_forced"`)
+}

@@ -1,0 +1,220 @@
+// Package rlscheck is a catalog lint for pgtenant's tenant isolation, in the
+// spirit of Supabase's splinter: it reads the system catalogs of a migrated
+// database and reports every table, policy, view, function and role that
+// breaks one of the rules that keep Postgres row-level security (RLS) a
+// reliable tenant boundary (Rules lists them).
+//
+// What it guarantees: it only reads (catalog queries, no DDL, no settings),
+// so it may run as any role, the runtime role included, against any database
+// (a test database, `make run`'s, production). What it does not: it proves
+// nothing about what a policy expression means. It recognizes the shapes the
+// design allows (a restrictive policy comparing tenant_id with
+// app.current_tenant_id(), or a sole permissive one) and flags the shapes
+// known to leak (USING (true), IS NULL OR, missing FORCE, a permissive
+// policy that widens another); the isolation tests and pgTAP tests prove the
+// behaviour.
+package rlscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Default group roles: the migrations create them, and the login roles the
+// operator creates are their members.
+const (
+	RuntimeGroup = "pgtenant_app"
+	AdminGroup   = "pgtenant_admin"
+)
+
+// TenantColumn is the column that makes a table a tenant table.
+const TenantColumn = "tenant_id"
+
+// Severity of a finding. Every rule of the issue is an error; the field
+// exists so machines reading --json need not change when a rule is added
+// as advice.
+const SeverityError = "error"
+
+// Options says which roles are the runtime and admin roles.
+type Options struct {
+	// RuntimeRoles are the roles the API's DATABASE_URL logs in as. Empty:
+	// the group pgtenant_app and its login members.
+	RuntimeRoles []string
+	// AdminRoles are the BYPASSRLS roles of ADMIN_DATABASE_URL. Empty: the
+	// login members of pgtenant_admin (the group itself cannot carry
+	// BYPASSRLS for them: the attribute is not inherited).
+	AdminRoles []string
+}
+
+// Finding is one rule broken by one object. The JSON keys are stable.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Object   string `json:"object"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix,omitempty"`
+}
+
+// Report is the result of a check.
+type Report struct {
+	Database     string    `json:"database"`
+	ConnectedAs  string    `json:"connected_as"`
+	RuntimeRoles []string  `json:"runtime_roles"`
+	AdminRoles   []string  `json:"admin_roles"`
+	TenantTables []string  `json:"tenant_tables"`
+	Findings     []Finding `json:"findings"`
+}
+
+// Clean reports whether no rule fired.
+func (r Report) Clean() bool { return len(r.Findings) == 0 }
+
+// ByRule returns the findings of one rule.
+func (r Report) ByRule(id string) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Rule == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ConfigError means the check could not run as asked (a role that does not
+// exist, a database without tenant tables): exit 2, not a finding.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return "rls-check: " + e.Msg }
+
+// IsConfigError reports whether err is a ConfigError.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+// CheckURL connects to databaseURL and runs Check.
+func CheckURL(ctx context.Context, databaseURL string, opts Options) (Report, error) {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return Report{}, &ConfigError{Msg: "connect: " + redact(err, databaseURL).Error()}
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return Check(ctx, conn, opts)
+}
+
+// Check reads the catalogs through conn and runs every rule.
+func Check(ctx context.Context, conn *pgx.Conn, opts Options) (Report, error) {
+	var rep Report
+	if err := conn.QueryRow(ctx, "SELECT current_database()::text, current_user::text").Scan(&rep.Database, &rep.ConnectedAs); err != nil {
+		return Report{}, fmt.Errorf("rls-check: %w", err)
+	}
+	runtime, err := resolveRoles(ctx, conn, opts.RuntimeRoles, RuntimeGroup, true, "--runtime-role")
+	if err != nil {
+		return Report{}, err
+	}
+	admin, err := resolveRoles(ctx, conn, opts.AdminRoles, AdminGroup, false, "--admin-role")
+	if err != nil {
+		return Report{}, err
+	}
+	cat, err := load(ctx, conn, runtime, admin)
+	if err != nil {
+		return Report{}, fmt.Errorf("rls-check: read catalogs: %w", err)
+	}
+	cat.database = rep.Database
+	if len(cat.tenantTables()) == 0 {
+		return Report{}, &ConfigError{Msg: fmt.Sprintf("database %q has no table with a %s column: is it migrated (server migrate up)?", rep.Database, TenantColumn)}
+	}
+	rep.RuntimeRoles, rep.AdminRoles = runtime, admin
+	if rep.AdminRoles == nil {
+		rep.AdminRoles = []string{}
+	}
+	for _, t := range cat.tenantTables() {
+		rep.TenantTables = append(rep.TenantTables, t.qname())
+	}
+	rep.Findings = []Finding{}
+	for _, r := range Rules {
+		var fs []Finding
+		r.check(cat, func(object, message, fix string) {
+			fs = append(fs, Finding{Rule: r.ID, Severity: SeverityError, Object: object, Message: message, Fix: fix})
+		})
+		sort.SliceStable(fs, func(i, j int) bool { return fs[i].Object < fs[j].Object })
+		rep.Findings = append(rep.Findings, fs...)
+	}
+	return rep, nil
+}
+
+// resolveRoles returns the named roles after checking they exist, or, when
+// none are named, the group and its login members (the group itself only
+// when withGroup).
+func resolveRoles(ctx context.Context, conn *pgx.Conn, names []string, group string, withGroup bool, flag string) ([]string, error) {
+	if len(names) > 0 {
+		var missing []string
+		if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM unnest($1::text[]) n
+			WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = n)`, names).Scan(&missing); err != nil {
+			return nil, fmt.Errorf("rls-check: %w", err)
+		}
+		if len(missing) > 0 {
+			return nil, &ConfigError{Msg: fmt.Sprintf("%s: no role named %s", flag, strings.Join(missing, ", "))}
+		}
+		out := append([]string(nil), names...)
+		sort.Strings(out)
+		return dedup(out), nil
+	}
+	// pg_auth_members, not pg_has_role: a superuser "has" every role, and
+	// would otherwise be checked as a runtime role.
+	var roles []string
+	var groupExists bool
+	err := conn.QueryRow(ctx, `
+		WITH RECURSIVE m(oid) AS (
+			SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1
+			UNION
+			SELECT am.member FROM pg_catalog.pg_auth_members am JOIN m ON am.roleid = m.oid
+		)
+		SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1),
+		       coalesce(array_agg(r.rolname::text ORDER BY r.rolname)
+		                FILTER (WHERE r.rolcanlogin OR ($2 AND r.rolname = $1)), '{}')
+		FROM m JOIN pg_catalog.pg_roles r ON r.oid = m.oid`, group, withGroup).Scan(&groupExists, &roles)
+	if err != nil {
+		return nil, fmt.Errorf("rls-check: %w", err)
+	}
+	if !groupExists && withGroup {
+		return nil, &ConfigError{Msg: fmt.Sprintf("no role %s in this cluster: pass %s (or set DATABASE_URL), or migrate the database first", group, flag)}
+	}
+	return roles, nil
+}
+
+func dedup(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// URLUser returns the user name of a postgres:// URL, "" when it has none.
+func URLUser(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	return u.User.Username()
+}
+
+// redact removes the password of rawURL from an error's text.
+func redact(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+	}
+	return err
+}

@@ -1,0 +1,690 @@
+package rlscheck
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Rule is one check. ID is stable (machines key on it); Title is one line;
+// Description says what passes, what fails and which attack it closes.
+type Rule struct {
+	ID          string
+	Title       string
+	Description string
+	check       func(c *catalog, report func(object, message, fix string))
+}
+
+// Rules is every rule, in report order.
+var Rules = []Rule{
+	{
+		ID:    "tenant_rls_forced",
+		Title: "tenant tables have row-level security enabled and forced",
+		Description: "Every table with a tenant_id column has ENABLE and FORCE ROW LEVEL SECURITY. " +
+			"Without ENABLE every role with a grant reads every tenant's rows; without FORCE the table " +
+			"owner, and any role that is a member of it, bypasses the policies. Partitions count as " +
+			"tables: a partition queried directly is governed by its own RLS flags and policies, not its parent's.",
+		check: checkRLSForced,
+	},
+	{
+		ID:    "tenant_policy_coverage",
+		Title: "tenant tables have permissive policies for SELECT, INSERT, UPDATE and DELETE",
+		Description: "For each command, at least one permissive policy (FOR that command or FOR ALL) applies to the " +
+			"runtime role (TO PUBLIC or to a role it inherits from). Without one, RLS denies the command " +
+			"outright: not a leak, but a table nobody wrote the isolation rule for, which the next " +
+			"change tends to \"fix\" with a broad policy.",
+		check: checkCoverage,
+	},
+	{
+		ID:    "policy_always_true",
+		Title: "no policy is USING (true) or WITH CHECK (true)",
+		Description: "A permissive policy whose expression is the constant true opens the table to every row " +
+			"for the roles it applies to, whatever the other permissive policies say. Checked on every " +
+			"table, tenant tables and global ones.",
+		check: checkAlwaysTrue,
+	},
+	{
+		ID:    "policy_null_escape",
+		Title: "no policy has an IS NULL OR escape",
+		Description: "A policy such as `app.current_tenant_id() IS NULL OR tenant_id = app.current_tenant_id()` " +
+			"turns a missing tenant context (a forgotten scope, a pooled connection, a failed app.enter) " +
+			"into access to every tenant. Unset context must mean zero rows and refused writes. " +
+			"Any policy expression containing both IS NULL and OR is flagged.",
+		check: checkNullEscape,
+	},
+	{
+		ID:    "tenant_isolation_restrictive",
+		Title: "tenant isolation is restrictive, or the only permissive policy",
+		Description: "For each command on a tenant table, the tenant check (an expression comparing tenant_id with " +
+			"app.current_tenant_id() or current_setting('app.tenant_id')) is either in a RESTRICTIVE policy " +
+			"that applies to the runtime role, or in the only permissive policy for that command. " +
+			"Permissive policies are OR-ed: with two of them, the second widens the first, so a policy " +
+			"added later for a feature can expose other tenants' rows. The sole-permissive form is allowed " +
+			"(memberships' read policy, which also shows a user its own memberships in other tenants, " +
+			"is one): the rule then fires the day a second permissive policy appears.",
+		check: checkIsolation,
+	},
+	{
+		ID:    "tenant_primary_key",
+		Title: "tenant_id leads the primary key",
+		Description: "A tenant table's primary key, when it has one, starts with tenant_id: keys are scoped to a " +
+			"tenant, lookups by key use the tenant's part of the index, and the table can be distributed " +
+			"by tenant_id (Citus requires the distribution column in every primary key and unique " +
+			"constraint). A table without a primary key is not flagged here (tenant_index still requires " +
+			"an index led by tenant_id).",
+		check: checkPrimaryKey,
+	},
+	{
+		ID:    "tenant_unique_keys",
+		Title: "tenant_id leads every unique constraint and unique index",
+		Description: "A unique constraint or unique index on a tenant table starts with tenant_id. Uniqueness " +
+			"across tenants is an oracle: the \"already exists\" error on INSERT tells one tenant that " +
+			"another tenant has a row with that value, past RLS.",
+		check: checkUniqueKeys,
+	},
+	{
+		ID:    "tenant_foreign_keys",
+		Title: "tenant_id leads every foreign key between tenant tables",
+		Description: "A foreign key from a tenant table to another tenant table (a table with a tenant_id column) " +
+			"is composite and starts with tenant_id on both sides, (tenant_id, parent_id) REFERENCES " +
+			"parent (tenant_id, id). Foreign key checks ignore RLS: with a single-column key a client could " +
+			"attach its row to a guessed id of another tenant, and learn from the error whether that id exists. " +
+			"Foreign keys to global tables (tables without tenant_id, such as tenants and users: reference " +
+			"tables in Citus terms) cannot carry tenant_id and are not checked.",
+		check: checkForeignKeys,
+	},
+	{
+		ID:    "tenant_index",
+		Title: "at least one index of each tenant table leads with tenant_id",
+		Description: "Every tenant query filters on tenant_id through the policies; without an index that starts " +
+			"with tenant_id each of them scans the whole table, and a tenant's page slows down as other " +
+			"tenants grow. Secondary indexes for cross-tenant lookups (memberships (user_id, tenant_id)) are " +
+			"allowed: one index led by tenant_id is enough.",
+		check: checkIndex,
+	},
+	{
+		ID:    "view_security_invoker",
+		Title: "views use security_invoker",
+		Description: "A view runs with its owner's privileges unless created WITH (security_invoker = true): " +
+			"a view owned by the schema owner over a tenant table, or over tenants/users (whose RLS is not " +
+			"forced), returns every tenant's rows to whoever may select from it. Materialized views cannot " +
+			"be security_invoker (they are filled as their owner), so one the runtime role can read is flagged too.",
+		check: checkViews,
+	},
+	{
+		ID:    "security_definer_search_path",
+		Title: "SECURITY DEFINER functions pin search_path",
+		Description: "A SECURITY DEFINER function runs as its owner; it must SET search_path to trusted schemas " +
+			"ending in pg_temp (e.g. SET search_path = pg_catalog, pg_temp). Without it, or with pg_temp " +
+			"not listed last (an unlisted pg_temp is searched first), or with a schema on the path the " +
+			"runtime role can CREATE in, a caller plants a table or function of the same name and runs " +
+			"code or reads data as the owner.",
+		check: checkSecurityDefiner,
+	},
+	{
+		ID:    "leakproof_function",
+		Title: "no custom LEAKPROOF function",
+		Description: "The planner evaluates LEAKPROOF functions before the RLS filter. A custom function marked " +
+			"LEAKPROOF that raises an error or a notice containing its argument reveals rows of other tenants " +
+			"through error messages. Only the built-in functions, audited by the PostgreSQL project, should carry it.",
+		check: checkLeakproof,
+	},
+	{
+		ID:    "runtime_role_attributes",
+		Title: "the runtime role is not superuser, not BYPASSRLS, and cannot become either",
+		Description: "Superusers and BYPASSRLS roles skip every policy. The runtime role (DATABASE_URL) must have " +
+			"neither attribute and must not be a member of a role that has one (SET ROLE would do).",
+		check: checkRuntimeAttributes,
+	},
+	{
+		ID:    "runtime_role_ownership",
+		Title: "the runtime role owns no table or schema",
+		Description: "A table's owner can disable or unforce its RLS, drop its policies and grant anything; a " +
+			"schema's owner can drop and replace what is in it. The runtime role owns nothing, directly or " +
+			"as a member of the owning role.",
+		check: checkRuntimeOwnership,
+	},
+	{
+		ID:    "runtime_role_privileges",
+		Title: "the runtime role has no TRUNCATE, REFERENCES, TRIGGER or CREATE privilege",
+		Description: "TRUNCATE is not subject to RLS and empties every tenant's rows at once; REFERENCES lets a " +
+			"role build foreign keys that probe keys past RLS; TRIGGER lets it run code on other tenants' writes; " +
+			"CREATE on the database or on a schema (public, app, ...) lets it plant objects that shadow the " +
+			"application's. Privileges inherited through pgtenant_app or granted to PUBLIC count.",
+		check: checkRuntimePrivileges,
+	},
+	{
+		ID:    "admin_role_attributes",
+		Title: "the admin role is BYPASSRLS and not superuser",
+		Description: "The audited admin scope (ADMIN_DATABASE_URL) needs BYPASSRLS for cross-tenant work, and " +
+			"nothing more: a superuser could also disable the audit log's append-only trigger. BYPASSRLS is " +
+			"not inherited, so the login roles themselves are checked, not the pgtenant_admin group.",
+		check: checkAdminAttributes,
+	},
+	{
+		ID:    "citus_distributable",
+		Title: "tenant tables could be distributed by tenant_id (Citus)",
+		Description: "What Citus needs beyond the key rules above: tenant_id is NOT NULL (Citus refuses NULL " +
+			"distribution values); every tenant table's tenant_id has the same type (co-location); no " +
+			"table without tenant_id (a future reference table) has a foreign key to a tenant table " +
+			"(reference-to-distributed foreign keys are not supported); exclusion constraints include tenant_id.",
+		check: checkCitus,
+	},
+}
+
+var commands = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+func (p policy) appliesTo(cmd string) bool { return p.cmd == cmd || p.cmd == "ALL" }
+
+// exprsFor returns the expressions of p that decide cmd: USING filters
+// rows read, updated and deleted; WITH CHECK (or USING when a FOR ALL or
+// UPDATE policy has none) checks rows written.
+func (p policy) exprsFor(cmd string) []string {
+	check := p.check
+	if check == "" {
+		check = p.using
+	}
+	switch cmd {
+	case "SELECT", "DELETE":
+		return []string{p.using}
+	case "INSERT":
+		return []string{check}
+	default: // UPDATE
+		return []string{p.using, check}
+	}
+}
+
+var (
+	tenantColumnRE = regexp.MustCompile(`\b` + TenantColumn + `\b`)
+	stringLitRE    = regexp.MustCompile(`'(?:[^']|'')*'`)
+)
+
+// isTenantPredicate reports whether expr compares tenant_id with the
+// transaction's tenant context.
+func isTenantPredicate(expr string) bool {
+	bare := stringLitRE.ReplaceAllString(expr, "''") // 'app.tenant_id' is no column
+	return tenantColumnRE.MatchString(bare) &&
+		(strings.Contains(expr, "current_tenant_id()") || strings.Contains(expr, "current_setting('app.tenant_id'"))
+}
+
+func allTenantPredicates(exprs []string) bool {
+	for _, e := range exprs {
+		if e == "" || !isTenantPredicate(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *catalog) policyObject(p policy) string {
+	if t := c.byOID[p.table]; t != nil {
+		return fmt.Sprintf("policy %s on %s", p.name, t.qname())
+	}
+	return "policy " + p.name
+}
+
+func checkRLSForced(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		switch {
+		case !t.rls:
+			report(t.object(), "row-level security is disabled: every role with a grant on the table reads and writes every tenant's rows",
+				fmt.Sprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY; ALTER TABLE %[1]s FORCE ROW LEVEL SECURITY;", t.qname()))
+		case !t.force:
+			report(t.object(), fmt.Sprintf("row-level security is enabled but not forced: the owner (%s) and its members bypass every policy", t.owner),
+				fmt.Sprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY;", t.qname()))
+		}
+	}
+}
+
+func checkCoverage(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		pols := c.policiesOf(t)
+		var missing []string
+		for _, cmd := range commands {
+			ok := false
+			for _, p := range pols {
+				if p.permissive && p.appliesToRT && p.appliesTo(cmd) {
+					ok = true
+				}
+			}
+			if !ok {
+				missing = append(missing, cmd)
+			}
+		}
+		if len(missing) > 0 {
+			report(t.object(),
+				fmt.Sprintf("no permissive policy applying to the runtime role covers %s: RLS refuses those commands outright, and nobody wrote this table's isolation rule for them", joinNames(missing)),
+				fmt.Sprintf("CREATE POLICY %s_tenant ON %s USING (tenant_id = (SELECT app.current_tenant_id())) WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));", t.name, t.qname()))
+		}
+	}
+}
+
+// stripParens removes whitespace and redundant outer parentheses.
+func stripParens(s string) string {
+	s = strings.TrimSpace(s)
+	for len(s) >= 2 && s[0] == '(' && s[len(s)-1] == ')' && balanced(s[1:len(s)-1]) {
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	return s
+}
+
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
+}
+
+func checkAlwaysTrue(c *catalog, report func(object, message, fix string)) {
+	for _, p := range c.policies {
+		var which []string
+		if strings.EqualFold(stripParens(p.using), "true") {
+			which = append(which, "USING (true)")
+		}
+		if strings.EqualFold(stripParens(p.check), "true") {
+			which = append(which, "WITH CHECK (true)")
+		}
+		if len(which) == 0 {
+			continue
+		}
+		kind := "permissive: it admits every row for " + joinNames(p.roles)
+		if !p.permissive {
+			kind = "restrictive: it restricts nothing and only looks like a rule"
+		}
+		report(c.policyObject(p), fmt.Sprintf("%s %s policy is %s", p.cmd, strings.Join(which, " and "), kind),
+			"replace the constant with the tenant (or user) check the table needs, or drop the policy")
+	}
+}
+
+func checkNullEscape(c *catalog, report func(object, message, fix string)) {
+	for _, p := range c.policies {
+		for _, e := range []struct{ clause, expr string }{{"USING", p.using}, {"WITH CHECK", p.check}} {
+			up := strings.ToUpper(stringLitRE.ReplaceAllString(e.expr, "''"))
+			if strings.Contains(up, " IS NULL") && strings.Contains(up, " OR ") {
+				report(c.policyObject(p),
+					fmt.Sprintf("%s %s has an IS NULL ... OR escape: %s; an unset context would see or write every tenant's rows", p.cmd, e.clause, e.expr),
+					"drop the IS NULL branch: with no context the policy must match nothing")
+			}
+		}
+	}
+}
+
+func checkIsolation(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		pols := c.policiesOf(t)
+		for _, cmd := range commands {
+			isolated := false
+			var permissive []policy
+			for _, p := range pols {
+				if !p.appliesToRT || !p.appliesTo(cmd) {
+					continue
+				}
+				if !p.permissive && allTenantPredicates(p.exprsFor(cmd)) {
+					isolated = true
+				}
+				if p.permissive {
+					permissive = append(permissive, p)
+				}
+			}
+			if isolated || len(permissive) == 0 { // no permissive policy: tenant_policy_coverage
+				continue
+			}
+			if len(permissive) == 1 && allTenantPredicates(permissive[0].exprsFor(cmd)) {
+				continue
+			}
+			names := make([]string, len(permissive))
+			for i, p := range permissive {
+				names[i] = p.name
+			}
+			msg := fmt.Sprintf("%s: no restrictive policy checks tenant_id, and the permissive policies (%s) are OR-ed: each one widens the others", cmd, joinNames(names))
+			if len(permissive) == 1 {
+				msg = fmt.Sprintf("%s: the only permissive policy (%s) does not compare tenant_id with the tenant context, and no restrictive policy does", cmd, names[0])
+			}
+			report(t.object(), msg,
+				fmt.Sprintf("CREATE POLICY %s_isolation ON %s AS RESTRICTIVE USING (tenant_id = (SELECT app.current_tenant_id())) WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));", t.name, t.qname()))
+		}
+	}
+}
+
+func checkPrimaryKey(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		for _, k := range c.constraintsOf(t) {
+			if k.kind == "p" && (len(k.cols) == 0 || k.cols[0] != TenantColumn) {
+				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
+					fmt.Sprintf("primary key (%s) does not start with %s", joinNames(k.cols), TenantColumn),
+					fmt.Sprintf("make it PRIMARY KEY (%s, ...)", TenantColumn))
+			}
+		}
+	}
+}
+
+func checkUniqueKeys(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		for _, k := range c.constraintsOf(t) {
+			if k.kind == "u" && (len(k.cols) == 0 || k.cols[0] != TenantColumn) {
+				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
+					fmt.Sprintf("unique constraint (%s) does not start with %s: its violation tells a tenant that another tenant has that value", joinNames(k.cols), TenantColumn),
+					fmt.Sprintf("make it UNIQUE (%s, %s)", TenantColumn, joinNames(without(k.cols, TenantColumn))))
+			}
+		}
+		for _, x := range c.indexesOf(t) {
+			if x.unique && !x.primary && !x.forConstraint && x.firstCol != TenantColumn {
+				first := x.firstCol
+				if first == "" {
+					first = "an expression"
+				}
+				report(fmt.Sprintf("index %s on %s", x.name, t.qname()),
+					fmt.Sprintf("unique index starts with %s, not %s: its violation tells a tenant that another tenant has that value", first, TenantColumn),
+					fmt.Sprintf("recreate it with %s as its first column", TenantColumn))
+			}
+		}
+	}
+}
+
+func without(cols []string, drop string) []string {
+	var out []string
+	for _, c := range cols {
+		if c != drop {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func checkForeignKeys(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		for _, k := range c.constraintsOf(t) {
+			ref := c.byOID[k.refTable]
+			if k.kind != "f" || ref == nil || !ref.isTenant() {
+				continue
+			}
+			if len(k.cols) > 0 && k.cols[0] == TenantColumn && len(k.refCols) > 0 && k.refCols[0] == TenantColumn {
+				continue
+			}
+			report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
+				fmt.Sprintf("foreign key (%s) REFERENCES %s (%s) between tenant tables does not start with %s on both sides: FK checks ignore RLS, so a row can point at (and probe for) another tenant's row",
+					joinNames(k.cols), ref.qname(), joinNames(k.refCols), TenantColumn),
+				fmt.Sprintf("FOREIGN KEY (%s, %s) REFERENCES %s (%s, %s)", TenantColumn, joinNames(without(k.cols, TenantColumn)), ref.qname(), TenantColumn, joinNames(without(k.refCols, TenantColumn))))
+		}
+	}
+}
+
+func checkIndex(c *catalog, report func(object, message, fix string)) {
+	for _, t := range c.tenantTables() {
+		ok := false
+		for _, x := range c.indexesOf(t) {
+			if x.firstCol == TenantColumn {
+				ok = true
+			}
+		}
+		if !ok {
+			report(t.object(), fmt.Sprintf("no index starts with %s: every policy-filtered query scans the whole table", TenantColumn),
+				fmt.Sprintf("CREATE INDEX ON %s (%s, ...); or a primary key that starts with %[2]s", t.qname(), TenantColumn))
+		}
+	}
+}
+
+func checkViews(c *catalog, report func(object, message, fix string)) {
+	for _, v := range c.views {
+		name := qualify(v.schema, v.name)
+		if v.kind == "m" {
+			if v.runtimeCanRead {
+				report("materialized view "+name, "the runtime role can read a materialized view, which holds rows as its owner saw them when refreshed, past RLS",
+					fmt.Sprintf("REVOKE SELECT ON %s FROM <runtime role, its groups, PUBLIC>; or use a security_invoker view", name))
+			}
+			continue
+		}
+		if !securityInvoker(v.options) {
+			report("view "+name, "view runs with its owner's privileges (no security_invoker): the policies are checked as the owner, not as the caller",
+				fmt.Sprintf("ALTER VIEW %s SET (security_invoker = true);", name))
+		}
+	}
+}
+
+func securityInvoker(options []string) bool {
+	for _, o := range options {
+		k, v, _ := strings.Cut(o, "=")
+		if strings.EqualFold(k, "security_invoker") {
+			switch strings.ToLower(v) {
+			case "true", "on", "yes", "1":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// searchPath returns the search_path a function pins, and whether it pins one.
+func searchPath(config []string) ([]string, bool) {
+	for _, s := range config {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || !strings.EqualFold(k, "search_path") {
+			continue
+		}
+		var path []string
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+				if p != `"$user"` {
+					p = strings.ReplaceAll(p[1:len(p)-1], `""`, `"`)
+				}
+			}
+			if p != "" {
+				path = append(path, p)
+			}
+		}
+		return path, true
+	}
+	return nil, false
+}
+
+func checkSecurityDefiner(c *catalog, report func(object, message, fix string)) {
+	const fix = "ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp; (and schema-qualify every table it reads)"
+	for _, f := range c.functions {
+		if !f.secdef {
+			continue
+		}
+		ident := fmt.Sprintf("%s(%s)", qualify(f.schema, f.name), f.args)
+		path, pinned := searchPath(f.config)
+		if !pinned {
+			report(f.object(), fmt.Sprintf("SECURITY DEFINER (runs as %s) without SET search_path: the caller's search_path decides which tables and functions it uses", f.owner),
+				fmt.Sprintf(fix, ident))
+			continue
+		}
+		var problems []string
+		if len(path) == 0 || path[len(path)-1] != "pg_temp" {
+			problems = append(problems, "pg_temp is not listed last (unlisted, it is searched first for tables)")
+		}
+		for _, s := range path {
+			if s == `"$user"` || s == "$user" {
+				problems = append(problems, `"$user" makes the path depend on the caller`)
+			} else if roles := c.writable[s]; len(roles) > 0 {
+				problems = append(problems, fmt.Sprintf("schema %s is on the path and %s can CREATE in it", s, joinNames(roles)))
+			}
+		}
+		if len(problems) > 0 {
+			report(f.object(), fmt.Sprintf("SECURITY DEFINER with search_path = %s: %s", strings.Join(path, ", "), strings.Join(problems, "; ")),
+				fmt.Sprintf(fix, ident))
+		}
+	}
+}
+
+func checkLeakproof(c *catalog, report func(object, message, fix string)) {
+	for _, f := range c.functions {
+		if f.leakproof {
+			report(f.object(), "custom function marked LEAKPROOF: the planner runs it before the RLS filter, so any error or notice it raises can reveal other tenants' values",
+				fmt.Sprintf("ALTER FUNCTION %s(%s) NOT LEAKPROOF;", qualify(f.schema, f.name), f.args))
+		}
+	}
+}
+
+func checkRuntimeAttributes(c *catalog, report func(object, message, fix string)) {
+	for _, name := range c.runtime {
+		r := c.roles[name]
+		if r.super {
+			report("role "+name, "the runtime role is a superuser: superusers bypass row-level security (and everything else)",
+				fmt.Sprintf("ALTER ROLE %s NOSUPERUSER;", quoteIdent(name)))
+			continue
+		}
+		if r.bypass {
+			report("role "+name, "the runtime role has BYPASSRLS: no policy applies to it",
+				fmt.Sprintf("ALTER ROLE %s NOBYPASSRLS;", quoteIdent(name)))
+		}
+		if len(r.canBecomePrivilege) > 0 {
+			report("role "+name, fmt.Sprintf("the runtime role is a member of superuser or BYPASSRLS role(s) %s and can SET ROLE to them", joinNames(r.canBecomePrivilege)),
+				fmt.Sprintf("REVOKE %s FROM %s;", joinNames(r.canBecomePrivilege), quoteIdent(name)))
+		}
+	}
+}
+
+func checkRuntimeOwnership(c *catalog, report func(object, message, fix string)) {
+	type key struct{ kind, schema, name, owner string }
+	holders := map[key][]string{}
+	var keys []key
+	for _, o := range c.owned {
+		k := key{o.kind, o.schema, o.name, o.owner}
+		if _, ok := holders[k]; !ok {
+			keys = append(keys, k)
+		}
+		holders[k] = append(holders[k], o.role)
+	}
+	for _, k := range keys {
+		object := k.kind + " " + qualify(k.schema, k.name)
+		ident := qualify(k.schema, k.name)
+		alter := fmt.Sprintf("ALTER %s %s OWNER TO <schema owner role>;", strings.ToUpper(k.kind), ident)
+		if k.kind == "schema" {
+			object, ident = "schema "+quoteIdent(k.schema), quoteIdent(k.schema)
+			alter = fmt.Sprintf("ALTER SCHEMA %s OWNER TO <schema owner role>;", ident)
+		}
+		report(object, fmt.Sprintf("owned by %s; runtime role(s) %s are that role or members of it: an owner can unforce RLS, drop policies and grant itself anything",
+			k.owner, joinNames(holders[k])), alter)
+	}
+}
+
+var privilegeWhy = map[string]string{
+	"TRUNCATE":   "TRUNCATE ignores RLS and empties every tenant's rows",
+	"REFERENCES": "REFERENCES lets it create foreign keys that probe keys past RLS",
+	"TRIGGER":    "TRIGGER lets it run code on every tenant's writes",
+}
+
+func checkRuntimePrivileges(c *catalog, report func(object, message, fix string)) {
+	type key struct{ kind, schema, name string }
+	privs := map[key]map[string][]string{} // object -> privilege -> roles
+	var keys []key
+	for _, p := range c.privileges {
+		k := key{p.kind, p.schema, p.name}
+		if privs[k] == nil {
+			privs[k] = map[string][]string{}
+			keys = append(keys, k)
+		}
+		privs[k][p.priv] = append(privs[k][p.priv], p.role)
+	}
+	for _, k := range keys {
+		var names, why, held []string
+		for _, p := range []string{"TRUNCATE", "REFERENCES", "TRIGGER"} {
+			if roles, ok := privs[k][p]; ok {
+				names = append(names, p)
+				why = append(why, privilegeWhy[p])
+				held = append(held, fmt.Sprintf("%s (%s)", p, joinNames(roles)))
+			}
+		}
+		ident := qualify(k.schema, k.name)
+		report(k.kind+" "+ident, fmt.Sprintf("the runtime role holds %s: %s", strings.Join(held, ", "), strings.Join(why, "; ")),
+			fmt.Sprintf("REVOKE %s ON %s FROM <grantee>; (\\dp %s shows whether the runtime role, a group it is in, or PUBLIC holds it)", joinNames(names), ident, ident))
+	}
+	if len(c.databaseCreate) > 0 {
+		report("database "+quoteIdent(c.database), fmt.Sprintf("runtime role(s) %s can CREATE schemas in the database", joinNames(c.databaseCreate)),
+			fmt.Sprintf("REVOKE CREATE ON DATABASE %s FROM <grantee>; (\\l %[1]s shows who holds it)", quoteIdent(c.database)))
+	}
+	schemas := make([]string, 0, len(c.writable))
+	for s := range c.writable {
+		schemas = append(schemas, s)
+	}
+	sort.Strings(schemas)
+	for _, s := range schemas {
+		var roles []string
+		for _, r := range c.writable[s] {
+			if !c.roles[r].super && !c.ownsSchema(r, s) {
+				roles = append(roles, r)
+			}
+		}
+		if len(roles) > 0 {
+			report("schema "+quoteIdent(s), fmt.Sprintf("runtime role(s) %s can CREATE in schema %s: objects planted there can shadow the application's", joinNames(roles), s),
+				fmt.Sprintf("REVOKE CREATE ON SCHEMA %s FROM <grantee>; (\\dn+ %[1]s shows who holds it)", quoteIdent(s)))
+		}
+	}
+}
+
+func checkAdminAttributes(c *catalog, report func(object, message, fix string)) {
+	for _, name := range c.admin {
+		r := c.roles[name]
+		if !r.bypass {
+			report("role "+name, "the admin role lacks BYPASSRLS: the audited admin scope cannot do cross-tenant work (and BYPASSRLS is not inherited from a group)",
+				fmt.Sprintf("ALTER ROLE %s BYPASSRLS;", quoteIdent(name)))
+		}
+		if r.super {
+			report("role "+name, "the admin role is a superuser: it needs BYPASSRLS and narrow grants, not the power to drop the audit trigger",
+				fmt.Sprintf("ALTER ROLE %s NOSUPERUSER BYPASSRLS;", quoteIdent(name)))
+		}
+	}
+}
+
+func checkCitus(c *catalog, report func(object, message, fix string)) {
+	tenant := c.tenantTables()
+	types := map[string]int{}
+	for _, t := range tenant {
+		types[t.tenantType]++
+	}
+	common, best := "", 0
+	for ty, n := range types {
+		if n > best || (n == best && ty < common) {
+			common, best = ty, n
+		}
+	}
+	for _, t := range tenant {
+		if !t.tenantNotNull {
+			report(t.object(), fmt.Sprintf("%s is nullable: a distributed table cannot hold a NULL distribution value", TenantColumn),
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t.qname(), TenantColumn))
+		}
+		if len(types) > 1 && t.tenantType != common {
+			report(t.object(), fmt.Sprintf("%s is %s while most tenant tables use %s: tables are co-located only when their distribution columns have the same type", TenantColumn, t.tenantType, common),
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", t.qname(), TenantColumn, common))
+		}
+		for _, k := range c.constraintsOf(t) {
+			if k.kind == "x" && !contains(k.cols, TenantColumn) {
+				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
+					fmt.Sprintf("exclusion constraint (%s) does not include %s: Citus enforces constraints per shard only when they include the distribution column", joinNames(k.cols), TenantColumn),
+					fmt.Sprintf("add %s WITH = to the constraint", TenantColumn))
+			}
+		}
+	}
+	for _, k := range c.constraints {
+		from, to := c.byOID[k.table], c.byOID[k.refTable]
+		if k.kind != "f" || from == nil || to == nil || from.isTenant() || !to.isTenant() {
+			continue
+		}
+		report(fmt.Sprintf("constraint %s on %s", k.name, from.qname()),
+			fmt.Sprintf("%s has no %s (a reference table under Citus) but its foreign key points at tenant table %s: foreign keys from reference tables to distributed tables are not supported",
+				from.qname(), TenantColumn, to.qname()),
+			fmt.Sprintf("give %s a %s column (it is then a tenant table), or drop the foreign key", from.qname(), TenantColumn))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -5,9 +5,26 @@
 -- Re-applied whole whenever this file changes: privileges are revoked first so
 -- a grant removed here disappears from the database too.
 
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, pgtenant_app, pgtenant_admin;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, pgtenant_app, pgtenant_admin;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA app FROM PUBLIC, pgtenant_app, pgtenant_admin;
+-- Only objects this role owns: something another role put in public (a
+-- view a superuser made by hand) must not block the deploy. rls-check
+-- reports what such objects grant.
+DO $$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN SELECT c.oid::regclass AS name, c.relkind FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+               AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) LOOP
+        EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC, pgtenant_app, pgtenant_admin',
+                       CASE WHEN o.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, o.name);
+    END LOOP;
+    FOR o IN SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'app'::regnamespace
+               AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, pgtenant_app, pgtenant_admin', o.name);
+    END LOOP;
+END
+$$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, pgtenant_app, pgtenant_admin;
 REVOKE ALL ON SCHEMA app FROM PUBLIC;
 

@@ -150,7 +150,8 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
 		return Result{}, err
 	}
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+	upErr := m.Up()
+	if err := upErr; err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		var dirty migrate.ErrDirty
 		if errors.As(err, &dirty) {
 			return Result{}, ErrDirty
@@ -161,7 +162,11 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	applied, err := r.ApplyPolicies(ctx)
+	// When this run applied migrations (not a concurrent run that waited
+	// for the lock and found nothing to do), every policy file is applied
+	// again: a down/up cycle may have recreated functions or tables with
+	// default privileges.
+	applied, err := r.applyPolicies(ctx, upErr == nil)
 	return Result{From: from, To: to, PoliciesApplied: applied}, err
 }
 
@@ -212,6 +217,10 @@ func (r *Runner) Force(_ context.Context, version int) error {
 // differs from the recorded state, in one transaction under an advisory
 // lock, and returns the names it applied.
 func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
+	return r.applyPolicies(ctx, false)
+}
+
+func (r *Runner) applyPolicies(ctx context.Context, all bool) ([]string, error) {
 	files, err := Policies()
 	if err != nil {
 		return nil, err
@@ -252,7 +261,7 @@ func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		drifted := state[catalogKey].sha256 != fp
+		drifted := all || state[catalogKey].sha256 != fp
 		for _, f := range files {
 			if s, ok := state[f.Name]; !drifted && ok && s.sha256 == f.SHA256 && s.version == version {
 				continue
@@ -287,7 +296,8 @@ func recordState(ctx context.Context, tx pgx.Tx, file, sum string, version int64
 }
 
 // catalogFingerprintSQL hashes what the policy files control: every policy
-// in schema public, and every table's RLS flags and privileges.
+// in schema public, every table's RLS flags and privileges, and the
+// privileges on the schemas and on the functions in schema app.
 const catalogFingerprintSQL = `
 SELECT encode(sha256(convert_to(coalesce(string_agg(x, E'\n' ORDER BY x), ''), 'UTF8')), 'hex') FROM (
     SELECT format('policy %s %s %s %s %s %s %s', tablename, policyname, permissive, roles::text, cmd,
@@ -297,6 +307,14 @@ SELECT encode(sha256(convert_to(coalesce(string_agg(x, E'\n' ORDER BY x), ''), '
     SELECT format('table %s rls=%s force=%s acl=%s', c.relname, c.relrowsecurity, c.relforcerowsecurity, coalesce(c.relacl::text, ''))
     FROM pg_catalog.pg_class c
     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+    UNION ALL
+    SELECT format('function %s acl=%s', p.oid::regprocedure, coalesce(p.proacl::text, ''))
+    FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace = to_regnamespace('app')
+    UNION ALL
+    SELECT format('schema %s acl=%s', n.nspname, coalesce(n.nspacl::text, ''))
+    FROM pg_catalog.pg_namespace n
+    WHERE n.nspname IN ('public', 'app')
 ) s`
 
 func catalogFingerprint(ctx context.Context, q querier) (string, error) {

@@ -179,3 +179,36 @@ func TestHandEditedPoliciesAreDetectedAndRepaired(t *testing.T) {
 	require.True(t, forced)
 	require.False(t, truncate)
 }
+
+// TestDownUpRestoresFunctionGrants: a down/up cycle recreates functions
+// with default privileges (EXECUTE for PUBLIC); up must re-apply the grants.
+func TestDownUpRestoresFunctionGrants(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	ctx := context.Background()
+	r, err := migrations.New(d.OwnerURL)
+	require.NoError(t, err)
+	conn := pgtest.Conn(t, d.SuperURL)
+	publicCanRun := func() bool {
+		var ok bool
+		require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege('public', 'app.member_add(text, text)', 'EXECUTE')").Scan(&ok))
+		return ok
+	}
+	require.False(t, publicCanRun(), "positive control: revoked after a normal up")
+	_, err = r.Down(ctx, 1)
+	require.NoError(t, err)
+	res, err := r.Up(ctx)
+	require.NoError(t, err)
+	files, _ := migrations.Policies()
+	require.Len(t, res.PoliciesApplied, len(files))
+	require.False(t, publicCanRun())
+
+	// A grant changed by hand on a function is drift too.
+	d.Fixtures(t).Exec(t, "GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO PUBLIC")
+	st, err := r.Status(ctx)
+	require.NoError(t, err)
+	require.Contains(t, st.Problem(), "drifted")
+	_, err = r.Up(ctx)
+	require.NoError(t, err)
+	require.False(t, publicCanRun())
+}

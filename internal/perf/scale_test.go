@@ -1,0 +1,306 @@
+package perf_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/perf"
+	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/txscope"
+)
+
+// scaleSizes are the dataset sizes of BenchmarkScale: N projects and N
+// tasks over up to 10k tenants. The default is small so that CI's
+// -benchtime=1x run stays quick; make bench-scale passes 100k, 1M and 10M.
+var scaleSizes = flag.String("perf.scale", "20000", "comma-separated sizes (projects, and as many tasks) for BenchmarkScale")
+
+// scaleTenants is the number of tenants at every size (fewer for tiny sizes).
+const scaleTenants = 10_000
+
+// deepCursors is how many deep keyset positions the deep-page variant
+// cycles through.
+const deepCursors = 64
+
+func parseSizes(tb testing.TB) []int64 {
+	var out []int64
+	for _, f := range strings.Split(*scaleSizes, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n < 1000 {
+			tb.Fatalf("-perf.scale: bad size %q (want integers >= 1000)", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return strconv.FormatInt(n/1_000_000, 10) + "M"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.FormatInt(n/1000, 10) + "k"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+var (
+	scaleRounds  = flag.Int("perf.scale.rounds", 1, "BenchmarkScale: interleaved measurement rounds over all sizes")
+	scaleSamples = flag.Int("perf.scale.samples", 50, "BenchmarkScale: requests per page variant, size and round")
+	scalePrewarm = flag.Bool("perf.scale.prewarm", false, "BenchmarkScale: load the read path's tables and indexes into shared_buffers (pg_prewarm) before measuring")
+)
+
+// BenchmarkScale measures a tenant's pages as the tables grow. It loads one
+// fresh skewed dataset per size (tenant 0 holds about 10% of all rows),
+// then measures in rounds that interleave the sizes, so drift on a shared
+// machine hits every size alike. Through txscope.Read as a partner of the
+// tenant, at one client:
+//
+//	page=first-largest  the first page of tenant 0
+//	page=deep-largest   a keyset page 50-100% of the way through tenant 0
+//	page=first-any      the first page of a tenant picked at random (cold index pages)
+//
+// and, to attribute any growth, two parts of those requests:
+//
+//	page=first-largest-bare  tenant 0's first page as a bare query (BYPASSRLS pool, WHERE tenant_id)
+//	page=enter-any           app.enter alone (identity, tenant, membership) for a random tenant
+//
+// Each sub-benchmark reports the median over rounds of the p50 and p99
+// latency in microseconds (p50-us, p99-us), and ns/op as the median mean.
+func BenchmarkScale(b *testing.B) {
+	sizes := parseSizes(b)
+	envs := make([]*scaleEnv, len(sizes))
+	for i, n := range sizes {
+		envs[i] = setupScale(b, n)
+	}
+	type key struct {
+		size    int
+		variant string
+	}
+	type sample struct{ mean, p50, p99 float64 }
+	got := map[key][]sample{}
+	ctx := context.Background()
+	for r := 0; r < *scaleRounds; r++ {
+		for i, s := range envs {
+			for _, v := range s.variants() {
+				lat := make([]time.Duration, *scaleSamples)
+				var sum time.Duration
+				for j := range lat {
+					start := time.Now()
+					if err := v.fn(ctx, j); err != nil {
+						b.Fatalf("rows=%s page=%s: %v", human(sizes[i]), v.name, err)
+					}
+					lat[j] = time.Since(start)
+					sum += lat[j]
+				}
+				slices.Sort(lat)
+				k := key{i, v.name}
+				got[k] = append(got[k], sample{
+					mean: float64(sum.Nanoseconds()) / float64(len(lat)),
+					p50:  float64(lat[len(lat)*50/100].Nanoseconds()) / 1e3,
+					p99:  float64(lat[len(lat)*99/100].Nanoseconds()) / 1e3,
+				})
+			}
+		}
+	}
+	median := func(ss []sample, f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	for i, n := range sizes {
+		for _, v := range envs[i].variants() {
+			ss := got[key{i, v.name}]
+			b.Run("rows="+human(n)+"/page="+v.name, func(b *testing.B) {
+				b.ReportMetric(median(ss, func(s sample) float64 { return s.mean }), "ns/op")
+				b.ReportMetric(median(ss, func(s sample) float64 { return s.p50 }), "p50-us")
+				b.ReportMetric(median(ss, func(s sample) float64 { return s.p99 }), "p99-us")
+				b.ReportMetric(float64(len(ss)), "rounds")
+				b.ReportMetric(float64(*scaleSamples), "samples")
+			})
+		}
+	}
+}
+
+type scaleVariant struct {
+	name string
+	fn   func(ctx context.Context, i int) error
+}
+
+func (s *scaleEnv) variants() []scaleVariant {
+	return []scaleVariant{
+		{"first-largest", s.firstLargest}, {"deep-largest", s.deepLargest}, {"first-any", s.firstAny},
+		{"first-largest-bare", s.firstLargestBare}, {"enter-any", s.enterAny},
+	}
+}
+
+type scaleEnv struct {
+	d       *perf.Dataset
+	scope   *txscope.Scope
+	bare    *pgxpool.Pool // BYPASSRLS admin role
+	cursors []int64       // positions in tenant 0's projects
+	rnd     uint64
+}
+
+func setupScale(b *testing.B, n int64) *scaleEnv {
+	b.Helper()
+	tenants := int(min(scaleTenants, n/10))
+	d, err := perf.NewDataset(perf.Spec{Tenants: tenants, Projects: n, Tasks: n, Skew: 1, Seed: 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := pgtest.New(b)
+	took := load(b, db, d)
+	b.Logf("loaded %d projects and %d tasks over %d tenants (largest: %d projects) in %s",
+		n, n, tenants, d.TenantProjects(0), took.Round(time.Second))
+	if *resultsDir != "" {
+		var sb string
+		if err := pgtest.Conn(b, db.SuperURL).QueryRow(context.Background(), "SHOW shared_buffers").Scan(&sb); err != nil {
+			b.Fatal(err)
+		}
+		line := fmt.Sprintf("rows=%s projects=%d tasks=%d tenants=%d largest=%d load=%s shared_buffers=%s\n",
+			human(n), n, n, tenants, d.TenantProjects(0), took.Round(time.Second), sb)
+		appendFile(b, filepath.Join(*resultsDir, "scale-load.txt"), line)
+	}
+	s := &scaleEnv{d: d, rnd: 1}
+	s.scope, err = txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, MaxConns: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.scope.Close)
+	s.bare = newPool(b, db.AdminURL, &roundTrips{})
+	if *scalePrewarm {
+		super := pgtest.Conn(b, db.SuperURL)
+		mustExec(b, super, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+		mustExec(b, super, `SELECT pg_prewarm(c.oid) FROM pg_class c
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')
+			  AND (c.relname IN ('tenants', 'users', 'memberships', 'projects')
+			       OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN
+			                    ('tenants'::regclass, 'users'::regclass, 'memberships'::regclass, 'projects'::regclass)))`)
+	}
+	p := d.TenantProjects(0)
+	for i := 0; i < deepCursors; i++ {
+		s.cursors = append(s.cursors, p/2+int64(splitmixTest(uint64(i)+1)%uint64(p/2-pageSize)))
+	}
+	// Warm the connections and statement caches.
+	for i := 0; i < 50; i++ {
+		for _, v := range s.variants() {
+			if err := v.fn(context.Background(), i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return s
+}
+
+func appendFile(tb testing.TB, path, line string) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func splitmixTest(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (s *scaleEnv) who(t int) txscope.Who {
+	return txscope.Who{Email: s.d.MemberEmail(t, 0), Tenant: s.d.TenantSlug(t)}
+}
+
+// firstLargest reads tenant 0's first page and checks it.
+func (s *scaleEnv) firstLargest(ctx context.Context, i int) error {
+	return s.scope.Read(ctx, s.who(0), func(tx *txscope.Tx) error {
+		ps, err := tx.Q.ProjectListFirst(ctx, pageSize)
+		return checkPageFrom(s.d, 0, 0, ps, err)
+	})
+}
+
+// deepLargest reads the page after a deep cursor in tenant 0.
+func (s *scaleEnv) deepLargest(ctx context.Context, i int) error {
+	j := s.cursors[i%len(s.cursors)]
+	return s.scope.Read(ctx, s.who(0), func(tx *txscope.Tx) error {
+		ps, err := tx.Q.ProjectListAfter(ctx, dbgen.ProjectListAfterParams{
+			AfterCreatedAt: s.d.ProjectCreatedAt(0, j), AfterID: s.d.ProjectID(0, j), Lim: pageSize,
+		})
+		return checkPageFrom(s.d, 0, j+1, ps, err)
+	})
+}
+
+// firstAny reads the first page of a pseudo-random tenant.
+func (s *scaleEnv) firstAny(ctx context.Context, i int) error {
+	s.rnd = splitmixTest(s.rnd)
+	t := int(s.rnd % uint64(s.d.Tenants))
+	return s.scope.Read(ctx, s.who(t), func(tx *txscope.Tx) error {
+		ps, err := tx.Q.ProjectListFirst(ctx, pageSize)
+		want := min(int64(pageSize), s.d.TenantProjects(t))
+		if err == nil && int64(len(ps)) != want {
+			return fmt.Errorf("tenant %d: %d rows, want %d", t, len(ps), want)
+		}
+		if err == nil && len(ps) > 0 && ps[0].ID != s.d.ProjectID(t, 0) {
+			return fmt.Errorf("tenant %d: wrong first row", t)
+		}
+		return err
+	})
+}
+
+// firstLargestBare reads tenant 0's first page unscoped.
+func (s *scaleEnv) firstLargestBare(ctx context.Context, i int) error {
+	rows, err := s.bare.Query(ctx, floorReadSQL, s.d.TenantID(0), pageSize)
+	if err != nil {
+		return err
+	}
+	ps, err := scanProjects(rows)
+	return checkPageFrom(s.d, 0, 0, ps, err)
+}
+
+// enterAny runs app.enter alone (a Read scope's Session) for a
+// pseudo-random member of a pseudo-random tenant.
+func (s *scaleEnv) enterAny(ctx context.Context, i int) error {
+	s.rnd = splitmixTest(s.rnd)
+	t := int(s.rnd % uint64(s.d.Tenants))
+	k := int64(s.rnd>>32) % s.d.TenantMembers(t)
+	who := txscope.Who{Email: s.d.MemberEmail(t, k), Tenant: s.d.TenantSlug(t)}
+	return s.scope.Read(ctx, who, func(tx *txscope.Tx) error {
+		sess, err := tx.Session(ctx)
+		if err == nil && sess.TenantID != s.d.TenantID(t) {
+			err = fmt.Errorf("app.enter granted tenant %s, want %s", sess.TenantID, s.d.TenantID(t))
+		}
+		return err
+	})
+}
+
+// checkPageFrom checks that ps is a full page of tenant t starting at its
+// j-th project.
+func checkPageFrom(d *perf.Dataset, t int, j int64, ps []dbgen.Project, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(ps) != pageSize {
+		return fmt.Errorf("page of %d rows, want %d", len(ps), pageSize)
+	}
+	if ps[0].ID != d.ProjectID(t, j) || ps[0].TenantID != d.TenantID(t) {
+		return fmt.Errorf("page starts at the wrong row (want project %d of tenant %d)", j, t)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+# Benchmarks (issue 6). docs/benchmarks.md explains them and shows the last
+# results; every target below rewrites its raw results under docs/bench/ and
+# regenerates docs/benchmarks.md and docs/benchmarks.png from all of them.
+# None of this is part of `make test`; CI runs `make bench-ci`.
+
+BENCH_DIR   := docs/bench
+BENCH_COUNT ?= 8
+BENCH_TIME  ?= 1s
+# Scale sizes: projects (and as many tasks) over 10k tenants.
+SCALE_SIZES ?= 100000,1000000,10000000
+SCALE_ROUNDS ?= 5
+# HTTP: wrk connections, seconds per run, interleaved rounds.
+HTTP_CONNS  ?= 16
+HTTP_SECS   ?= 10
+HTTP_ROUNDS ?= 3
+PERF_PKG    := ./internal/perf
+
+.PHONY: bench bench-scale bench-http bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
+
+bench: ## DB benchmarks: scoped read/write vs unscoped floor, 1 and 4 clients, medians of -count=8
+	@mkdir -p $(BENCH_DIR)
+	go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkScope$$' -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) -timeout 90m \
+		| tee $(BENCH_DIR)/scope.txt.tmp
+	mv $(BENCH_DIR)/scope.txt.tmp $(BENCH_DIR)/scope.txt
+	$(MAKE) --no-print-directory bench-docs
+
+bench-scale: ## Page p50/p99 at 100k, 1M, 10M rows on a tuned throwaway cluster (loads ~22M rows with COPY; ~15 min)
+	@mkdir -p $(BENCH_DIR)
+	rm -f $(BENCH_DIR)/scale-load.txt
+	set -o pipefail; url=$$(go run ./internal/perf/scaledb start) || exit 1; \
+	TEST_DATABASE_URL="$$url" PGTEST_BACKEND=url \
+		go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkScale$$' -benchtime=1x -count=1 -timeout 180m \
+		-perf.scale.rounds=$(SCALE_ROUNDS) -perf.scale.samples=2000 -perf.scale.prewarm \
+		-perf.scale=$(SCALE_SIZES) -perf.results=$(CURDIR)/$(BENCH_DIR) | tee $(BENCH_DIR)/scale.txt.tmp; \
+	rc=$$?; go run ./internal/perf/scaledb stop; exit $$rc
+	mv $(BENCH_DIR)/scale.txt.tmp $(BENCH_DIR)/scale.txt
+	$(MAKE) --no-print-directory bench-docs
+
+HTTP_TEST = go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkHTTP$$' -benchtime=1x -count=1 -timeout 60m \
+	-perf.http -perf.server=$(CURDIR)/.bench/server -perf.postgraphile=$(CURDIR)/.bench/postgraphile \
+	-perf.http.conns=$(HTTP_CONNS) -perf.http.secs=$(HTTP_SECS) -perf.http.rounds=$(HTTP_ROUNDS)
+
+.PHONY: bench-http-prep
+bench-http-prep:
+	@command -v wrk >/dev/null || { echo "bench-http needs wrk: make bench-deps"; exit 1; }
+	@mkdir -p $(BENCH_DIR) .bench
+	bench/postgraphile/install.sh
+	go build -o .bench/server ./cmd/server
+
+bench-http: bench-http-prep ## HTTP: wrk vs unscoped baseline vs PostGraphile 4.14.1 (needs wrk, node, npm: make bench-deps)
+	set -o pipefail; $(HTTP_TEST) | tee $(BENCH_DIR)/http.txt.tmp
+	mv $(BENCH_DIR)/http.txt.tmp $(BENCH_DIR)/http.txt
+	$(MAKE) --no-print-directory bench-docs
+
+# Proposed SQL changes (bench/experiments/*.sql), each applied cumulatively
+# to a scratch benchmark database, never by migrations.
+EXP := bench/experiments
+EXPERIMENTS := \
+	1-plpgsql-helpers=$(EXP)/01_plpgsql_helpers.sql \
+	2-plus-enter-definer=$(EXP)/01_plpgsql_helpers.sql,$(EXP)/02_enter_security_definer.sql \
+	3-plus-inline-tenant-id=$(EXP)/01_plpgsql_helpers.sql,$(EXP)/02_enter_security_definer.sql,$(EXP)/03_inline_tenant_id.sql
+
+bench-experiments: ## Measure the proposed SQL changes in bench/experiments (scoped rows of make bench, -count=4 each)
+	@mkdir -p $(BENCH_DIR)
+	@set -e; for e in $(EXPERIMENTS); do name=$${e%%=*}; files=$${e#*=}; \
+		abs=$$(echo "$$files" | sed "s#\([^,]*\)#$(CURDIR)/\1#g"); \
+		echo "== $$name"; \
+		go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkScope$$/op=/clients=/variant=(scoped|pipelined-setconfig)$$' \
+			-benchtime=$(BENCH_TIME) -count=4 -timeout 60m -perf.sql="$$abs" | tee $(BENCH_DIR)/experiment-$$name.txt; \
+	done
+	$(MAKE) --no-print-directory bench-docs
+
+bench-http-experiments: bench-http-prep ## bench-http with experiments 01 + 02 applied (a separate run)
+	set -o pipefail; $(HTTP_TEST) -perf.sql=$(CURDIR)/$(EXP)/01_plpgsql_helpers.sql,$(CURDIR)/$(EXP)/02_enter_security_definer.sql \
+		| tee $(BENCH_DIR)/http-experiment-2-plus-enter-definer.txt
+	$(MAKE) --no-print-directory bench-docs
+
+bench-ci: ## Every benchmark once (-benchtime=1x, small data): they keep compiling and stay correct
+	go test $(PERF_PKG) -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m
+
+bench-docs: ## Regenerate docs/benchmarks.md and its chart from docs/bench/*.txt (chart needs gnuplot)
+	go run ./internal/perf/benchreport -in $(BENCH_DIR) -md docs/benchmarks.md -png docs/benchmarks.png
+
+bench-deps: ## Install what bench-http and the chart need from Debian (wrk, gnuplot, node, npm)
+	apt-get install -y wrk gnuplot-nox nodejs npm

@@ -41,6 +41,15 @@ CREATE FUNCTION app.current_member_role() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(pg_catalog.current_setting('app.role', true), '') $$;
 
+-- The tenant of the current context. Like the other readers it is a plain
+-- SQL expression that Postgres inlines, so a policy's
+-- (SELECT app.current_tenant_id()) costs one setting read per statement.
+-- Only app.enter sets app.tenant_id, after checking the user's membership
+-- (or Owner flag) and that the tenant is active.
+CREATE FUNCTION app.current_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$;
+
 CREATE FUNCTION app.current_user_email() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(pg_catalog.current_setting('app.user_email', true), '') $$;
@@ -72,29 +81,22 @@ CREATE TABLE users (
     CONSTRAINT users_display_name_check CHECK (length(display_name) <= 200)
 );
 
--- The tenant of the current context, or NULL when unset or when the tenant is
--- not active. SECURITY DEFINER so it can read tenants' status without the
--- caller's policies (tenants is not FORCEd: its owner, the migrating role,
--- bypasses RLS there, and never serves requests). The search_path is pinned
--- (an attacker-controlled search_path cannot swap in another "tenants"), and
--- the only id it can ever return is the one already in app.tenant_id.
-CREATE FUNCTION app.current_tenant_id() RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-        SELECT t.id FROM public.tenants t
-        WHERE t.id = NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid
-          AND t.status = 'active'
-    $$;
-
 -- Whether the context's user is a platform Owner (read from users, never
--- from a setting or a token claim).
+-- from a setting or a token claim). SECURITY DEFINER so it reads the one
+-- flag without the caller's policies (users is not FORCEd: its owner, the
+-- migrating role, bypasses RLS there and never serves requests); the only
+-- row it can read is the one app.user_id names; the search_path is pinned.
+-- PL/pgSQL rather than SQL: Postgres never inlines a SECURITY DEFINER
+-- function, and re-plans a non-inlined SQL function's body in every
+-- statement, while PL/pgSQL keeps its plan for the session.
 CREATE FUNCTION app.current_is_owner() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
-        SELECT coalesce((SELECT u.is_owner FROM public.users u
-                         WHERE u.id = NULLIF(pg_catalog.current_setting('app.user_id', true), '')::uuid), false)
+    BEGIN
+        RETURN coalesce((SELECT u.is_owner FROM public.users u
+                         WHERE u.id = NULLIF(pg_catalog.current_setting('app.user_id', true), '')::uuid), false);
+    END
     $$;
 
 CREATE TABLE memberships (
@@ -195,58 +197,62 @@ CREATE TRIGGER audit_log_no_truncate
 -- A tenant the user is not a member of (and is not an Owner), an unknown
 -- tenant and a suspended tenant all leave app.tenant_id unset, so every
 -- tenant table reads as empty and refuses writes. Client Viewers get a
--- READ ONLY transaction. The row returned tells the caller what was granted.
-CREATE FUNCTION app.enter(p_email text, p_tenant text DEFAULT NULL, p_read_only boolean DEFAULT false)
-    RETURNS TABLE (user_id uuid, is_owner boolean, tenant_id uuid, tenant_slug text, role text)
+-- READ ONLY transaction. The row returned tells the caller what was granted
+-- (user_id NULL: unknown identity; tenant_id NULL: no tenant context).
+--
+-- This is the gate: the policies trust the settings it leaves, and nothing
+-- else in pgtenant writes them (txscope calls app.enter at the start of
+-- every transaction, and of every statement of a read scope). Its cost is
+-- two index lookups in plans PL/pgSQL keeps for the session.
+CREATE FUNCTION app.enter(p_email text, p_tenant text DEFAULT NULL, p_read_only boolean DEFAULT false,
+        OUT user_id uuid, OUT is_owner boolean, OUT tenant_id uuid, OUT tenant_slug text, OUT role text)
     LANGUAGE plpgsql VOLATILE
     AS $$
     DECLARE
         v_email  text := lower(btrim(coalesce(p_email, '')));
-        v_tenant public.tenants%ROWTYPE;
+        v_tenant uuid;
+        v_slug   text;
         v_role   text;
     BEGIN
-        IF p_read_only THEN
+        -- A context starts empty, even if the transaction entered before;
+        -- the email lets the users policy show the caller its own row.
+        PERFORM pg_catalog.set_config('app.user_email', v_email, true),
+                pg_catalog.set_config('app.user_id', '', true),
+                pg_catalog.set_config('app.tenant_id', '', true),
+                pg_catalog.set_config('app.role', '', true);
+        SELECT u.id, u.is_owner INTO user_id, is_owner FROM public.users u WHERE u.email = v_email;
+        IF user_id IS NOT NULL THEN
+            -- Lets the memberships policy show the caller its own rows.
+            PERFORM pg_catalog.set_config('app.user_id', user_id::text, true);
+            IF coalesce(p_tenant, '') <> '' THEN
+                -- Two statements rather than one with a CASE, so each keeps an
+                -- index plan.
+                IF p_tenant ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+                    SELECT t.id, t.slug, m.role INTO v_tenant, v_slug, v_role
+                    FROM public.tenants t
+                    LEFT JOIN public.memberships m ON m.tenant_id = t.id AND m.user_id = enter.user_id
+                    WHERE t.id = p_tenant::uuid AND t.status = 'active';
+                ELSE
+                    SELECT t.id, t.slug, m.role INTO v_tenant, v_slug, v_role
+                    FROM public.tenants t
+                    LEFT JOIN public.memberships m ON m.tenant_id = t.id AND m.user_id = enter.user_id
+                    WHERE t.slug = p_tenant AND t.status = 'active';
+                END IF;
+                IF is_owner AND v_tenant IS NOT NULL THEN
+                    v_role := 'owner';
+                END IF;
+                IF v_role IS NOT NULL THEN
+                    tenant_id := v_tenant;
+                    tenant_slug := v_slug;
+                    role := v_role;
+                    PERFORM pg_catalog.set_config('app.tenant_id', v_tenant::text, true),
+                            pg_catalog.set_config('app.role', v_role, true);
+                END IF;
+            END IF;
+        END IF;
+        IF p_read_only OR role = 'client_viewer' THEN
             PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
         END IF;
-        -- A context starts empty, even if the transaction entered before.
-        PERFORM pg_catalog.set_config('app.tenant_id', '', true);
-        PERFORM pg_catalog.set_config('app.role', '', true);
-        PERFORM pg_catalog.set_config('app.user_id', '', true);
-        PERFORM pg_catalog.set_config('app.user_email', v_email, true);
-
-        SELECT u.id, u.is_owner INTO user_id, is_owner
-        FROM public.users u WHERE u.email = v_email;
-        IF NOT FOUND THEN
-            RETURN; -- unknown identity: no row, no context
-        END IF;
-        PERFORM pg_catalog.set_config('app.user_id', user_id::text, true);
-
-        IF coalesce(p_tenant, '') <> '' THEN
-            IF p_tenant ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-                SELECT * INTO v_tenant FROM public.tenants t WHERE t.id = p_tenant::uuid;
-            ELSE
-                SELECT * INTO v_tenant FROM public.tenants t WHERE t.slug = p_tenant;
-            END IF;
-            IF FOUND AND v_tenant.status = 'active' THEN
-                IF is_owner THEN
-                    v_role := 'owner';
-                ELSE
-                    SELECT m.role INTO v_role FROM public.memberships m
-                    WHERE m.tenant_id = v_tenant.id AND m.user_id = enter.user_id;
-                END IF;
-            END IF;
-            IF v_role IS NOT NULL THEN
-                tenant_id := v_tenant.id;
-                tenant_slug := v_tenant.slug;
-                role := v_role;
-                PERFORM pg_catalog.set_config('app.tenant_id', v_tenant.id::text, true);
-                PERFORM pg_catalog.set_config('app.role', v_role, true);
-                IF v_role = 'client_viewer' THEN
-                    PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
-                END IF;
-            END IF;
-        END IF;
-        RETURN NEXT;
     END
     $$;
 

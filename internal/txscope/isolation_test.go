@@ -10,7 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
 // These tests speak SQL directly as the runtime role (the role the server's
@@ -249,31 +251,72 @@ func TestViewerWritesRefusedByPolicies(t *testing.T) {
 	}
 }
 
-// TestSuspendedTenantInvisible: a suspended tenant's rows are invisible to
-// the runtime role even with the context set by hand.
+// TestSuspendedTenantInvisible: once a tenant is suspended, app.enter grants
+// no context in it, so its rows are invisible to the runtime role through
+// every path that enters (txscope, make psql), from the next statement on:
+// a read scope re-enters for each statement.
 func TestSuspendedTenantInvisible(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	conn := pgtest.Conn(t, b.db.RuntimeURL)
 	ctx := context.Background()
-	manual := func() int {
+	direct := func() (granted bool, rows int) {
 		tx, err := conn.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx)
-		_, err = tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true), set_config('app.tenant_id', $2, true),
-			set_config('app.role', 'partner', true)`, b.alice.String(), b.tenantA.String())
-		require.NoError(t, err)
-		return count(t, tx, "SELECT count(*) FROM projects") + count(t, tx, "SELECT count(*) FROM tasks")
+		var tenantID *uuid.UUID
+		require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, 'tenant-a')", aliceEmail).Scan(&tenantID))
+		return tenantID != nil, count(t, tx, "SELECT count(*) FROM projects") + count(t, tx, "SELECT count(*) FROM tasks")
 	}
-	require.Equal(t, 2, manual(), "positive control")
-	b.fx.Exec(t, "UPDATE tenants SET status = 'suspended' WHERE id = $1", b.tenantA)
-	require.Equal(t, 0, manual())
-	tx, err := conn.Begin(ctx)
+	granted, n := direct()
+	require.True(t, granted, "positive control")
+	require.Equal(t, 2, n)
+
+	// A read scope that is open when the tenant is suspended: its next
+	// statement is refused.
+	err := b.scope.Read(ctx, whoA(), func(tx *txscope.Tx) error {
+		ps, err := tx.Q.ProjectListFirst(ctx, 10)
+		require.NoError(t, err)
+		require.Len(t, ps, 1)
+		b.fx.Exec(t, "UPDATE tenants SET status = 'suspended' WHERE id = $1", b.tenantA)
+		_, err = tx.Q.TaskListFirst(ctx, dbgen.TaskListFirstParams{ProjectID: b.projectA, Lim: 10})
+		return err
+	})
+	require.ErrorIs(t, err, txscope.ErrTenantNotFound)
+
+	granted, n = direct()
+	require.False(t, granted, "app.enter grants no context in a suspended tenant")
+	require.Zero(t, n)
+	for _, email := range []string{aliceEmail, veraEmail, olgaEmail} {
+		err = b.scope.Read(ctx, txscope.Who{Email: email, Tenant: "tenant-a"}, func(tx *txscope.Tx) error {
+			_, err := tx.Q.ProjectListFirst(ctx, 10)
+			return err
+		})
+		require.ErrorIs(t, err, txscope.ErrTenantNotFound, email)
+	}
+	// Other tenants are unaffected.
+	err = b.scope.Read(ctx, txscope.Who{Email: bobEmail, Tenant: "tenant-b"}, func(tx *txscope.Tx) error {
+		ps, err := tx.Q.ProjectListFirst(ctx, 10)
+		require.Len(t, ps, 1)
+		return err
+	})
 	require.NoError(t, err)
-	defer tx.Rollback(ctx)
-	var tenantID *uuid.UUID
-	require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, 'tenant-a')", aliceEmail).Scan(&tenantID))
-	require.Nil(t, tenantID, "app.enter grants no context in a suspended tenant")
+}
+
+// TestRevocationMidScope: a member removed while a read scope is open loses
+// access at the scope's next statement.
+func TestRevocationMidScope(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	err := b.scope.Read(ctx, whoA(), func(tx *txscope.Tx) error {
+		_, err := tx.Q.ProjectGet(ctx, b.projectA)
+		require.NoError(t, err)
+		b.fx.Exec(t, "DELETE FROM memberships WHERE user_id = $1", b.alice)
+		_, err = tx.Q.ProjectGet(ctx, b.projectA)
+		return err
+	})
+	require.ErrorIs(t, err, txscope.ErrTenantNotFound)
 }
 
 // TestEmptySettingAfterTransaction: once a transaction that set the context

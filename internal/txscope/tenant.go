@@ -16,16 +16,6 @@ import (
 // identity and tenant key never become SQL text.
 const enterSQL = `SELECT user_id, is_owner, tenant_id, tenant_slug, role FROM app.enter($1, $2, $3)`
 
-// restoreSQL re-establishes a context app.enter already granted, for the
-// second and later statements of a Read scope (each its own transaction).
-// tenant_id is still re-checked by every policy through
-// app.current_tenant_id(), which refuses a suspended tenant.
-const restoreSQL = `SELECT pg_catalog.set_config('transaction_read_only', 'on', true),
-	pg_catalog.set_config('app.user_email', $1, true),
-	pg_catalog.set_config('app.user_id', $2, true),
-	pg_catalog.set_config('app.tenant_id', $3, true),
-	pg_catalog.set_config('app.role', $4, true)`
-
 // Tx is a unit of work inside a scope. Q is bound to it and must not be kept
 // after the callback returns.
 type Tx struct {
@@ -43,9 +33,9 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 
 // Read runs fn with a querier whose every statement runs in its own READ
 // ONLY transaction carrying who's context, sent in one round trip with it:
-// the first statement is pipelined behind app.enter, later ones behind
-// set_config of the granted context. A one-query read therefore costs one
-// round trip, like the bare query.
+// each statement is pipelined behind app.enter, so a one-query read costs
+// one round trip, like the bare query, and every statement is checked
+// against the membership and tenant status of that moment.
 //
 // At READ COMMITTED, which pgtenant uses, a multi-statement transaction
 // gives each statement a fresh snapshot anyway, so reads see the same data
@@ -153,17 +143,19 @@ func (f fixedSession) session(context.Context) (Session, error) { return Session
 func scanSession(row pgx.Row, who Who) (Session, error) {
 	var (
 		sess     Session
+		userID   *uuid.UUID
+		isOwner  *bool
 		tenantID *uuid.UUID
 		slug     *string
 		role     *string
 	)
-	err := row.Scan(&sess.UserID, &sess.IsOwner, &tenantID, &slug, &role)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Session{}, ErrUnknownUser
-	}
-	if err != nil {
+	if err := row.Scan(&userID, &isOwner, &tenantID, &slug, &role); err != nil {
 		return Session{}, err
 	}
+	if userID == nil {
+		return Session{}, ErrUnknownUser
+	}
+	sess.UserID, sess.IsOwner = *userID, isOwner != nil && *isOwner
 	if tenantID != nil {
 		sess.TenantID = *tenantID
 		sess.TenantSlug = *slug
@@ -194,38 +186,23 @@ func (r *readConn) session(ctx context.Context) (Session, error) {
 	return r.sess, errors.Join(r.err, br.Close())
 }
 
-// send pipelines the context statement and, when sql != "", the statement,
-// and reads the context's result. The caller reads the statement's result
-// and closes the batch.
+// send pipelines app.enter and, when stmt is not nil, the statement, and
+// reads app.enter's result. The caller reads the statement's result and
+// closes the batch.
 func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchResults {
 	b := &pgx.Batch{}
-	if !r.entered {
-		b.Queue(enterSQL, r.who.Email, r.who.Tenant, true)
-	} else {
-		b.Queue(restoreSQL, r.who.Email, r.sess.UserID.String(), tenantText(r.sess.TenantID), string(r.sess.Role))
-	}
+	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true)
 	if stmt != nil {
 		b.Queue(stmt.SQL, stmt.Arguments...)
 	}
 	br := r.conn.SendBatch(ctx, b)
-	if !r.entered {
-		sess, err := scanSession(br.QueryRow(), r.who)
-		if err != nil {
-			r.err = err
-			return br
-		}
-		r.sess, r.entered = sess, true
-	} else if _, err := br.Exec(); err != nil {
-		r.err = fmt.Errorf("txscope: restore context: %w", err)
+	sess, err := scanSession(br.QueryRow(), r.who)
+	if err != nil {
+		r.err = err
+		return br
 	}
+	r.sess, r.entered = sess, true
 	return br
-}
-
-func tenantText(id uuid.UUID) string {
-	if id == uuid.Nil {
-		return ""
-	}
-	return id.String()
 }
 
 func (r *readConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {

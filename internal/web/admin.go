@@ -178,8 +178,9 @@ func (s *Server) createTenant(c echo.Context, actor txscope.Actor, reason, slug,
 }
 
 // setTenantStatus suspends or resumes a tenant. A suspended tenant serves
-// nothing to anyone through the runtime role: app.enter grants no context
-// in it and app.current_tenant_id(), which every policy calls, returns NULL.
+// nothing to anyone through the runtime role: app.enter, which txscope runs
+// before every read statement and at the start of every write transaction,
+// grants no context in it.
 func (s *Server) setTenantStatus(c echo.Context, actor txscope.Actor, reason string, id uuid.UUID, status string) (dbgen.Tenant, error) {
 	ctx := c.Request().Context()
 	var t dbgen.Tenant

@@ -1,7 +1,6 @@
 -- tenants: the registry of tenants. Not a tenant table (no tenant_id), so RLS
--- is enabled but not forced: its owner (the migrating role) reads it inside
--- the SECURITY DEFINER helpers app.current_tenant_id() and never serves
--- requests. The runtime role sees the tenant of its context, the tenants it
+-- is enabled but not forced (its owner, the migrating role, never serves
+-- requests). The runtime role sees the tenant of its context, the tenants it
 -- is a member of, and every tenant when the context's user is an Owner.
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
@@ -10,7 +9,7 @@ SELECT app.reset_policies('tenants');
 CREATE POLICY tenants_visible ON tenants FOR SELECT
     USING (
         id = (SELECT app.current_tenant_id())
-        OR (SELECT app.current_is_owner())
         OR EXISTS (SELECT 1 FROM memberships m
                    WHERE m.tenant_id = tenants.id AND m.user_id = (SELECT app.current_user_id()))
+        OR (SELECT app.current_is_owner())
     );

@@ -1,5 +1,5 @@
 -- users: global identities. Not a tenant table (no tenant_id); RLS enabled,
--- not forced, for the same reason as tenants. The runtime role sees its own
+-- not forced: its owner reads the Owner flag in app.current_is_owner(). The runtime role sees its own
 -- row (by the verified email app.enter set, or by app.user_id) and the rows
 -- of the members of the tenant in context.
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;

@@ -6,8 +6,12 @@
 // transaction, whenever a file's checksum differs from the one recorded in
 // pgtenant_policy_state or the schema version changed since it was applied
 // (a down/up cycle drops and recreates tables, and their policies with them).
-// Both steps take advisory locks, so two concurrent `migrate up` runs never
-// apply anything twice: the second waits and then finds nothing to do.
+// A whole `up` (migrations, then policies) runs under one session advisory
+// lock, so two concurrent `migrate up` runs never apply anything twice: the
+// second waits for the first to finish both steps and then finds nothing to
+// do. (golang-migrate's own lock covers only the migrations; without the outer
+// lock a second run could slip its policy step in between the first run's two
+// steps and both would apply every policy file.)
 //
 // Every function here connects as the migrating (owner) role.
 package migrations
@@ -39,6 +43,9 @@ const PolicyStateTable = "pgtenant_policy_state"
 
 // policyLockKey is the advisory lock taken while policies are applied.
 const policyLockKey = 7_236_101_004 // arbitrary, distinct from golang-migrate's
+
+// runLockKey is the session advisory lock held for a whole Up or Down.
+const runLockKey = 7_236_101_005
 
 // ErrDirty means a previous migration failed halfway: an operator must look,
 // repair, and `migrate force V`.
@@ -139,6 +146,11 @@ type Result struct {
 // Up applies every pending schema migration, then the policy files that
 // changed. It is safe to run concurrently with itself.
 func (r *Runner) Up(ctx context.Context) (Result, error) {
+	unlock, err := r.runLock(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	m, err := r.migrator()
 	if err != nil {
 		return Result{}, err
@@ -173,10 +185,15 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 // Down reverts n migrations (n >= 1). Policies of dropped tables go with
 // them; the next Up re-applies every policy file because the schema version
 // changed.
-func (r *Runner) Down(_ context.Context, n int) (Result, error) {
+func (r *Runner) Down(ctx context.Context, n int) (Result, error) {
 	if n < 1 {
 		return Result{}, errors.New("migrations: down needs a positive number of steps")
 	}
+	unlock, err := r.runLock(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	m, err := r.migrator()
 	if err != nil {
 		return Result{}, err
@@ -211,6 +228,25 @@ func (r *Runner) Force(_ context.Context, version int) error {
 	}
 	defer m.Close()
 	return m.Force(version)
+}
+
+// runLock takes the session advisory lock that serializes whole Up and Down
+// runs on a connection of its own, waiting for a concurrent run to finish.
+// The returned function releases it (closing the session also would).
+func (r *Runner) runLock(ctx context.Context) (func(), error) {
+	conn, err := pgx.Connect(ctx, r.url)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("migrations: lock: %w", err)
+	}
+	return func() {
+		bg := context.WithoutCancel(ctx)
+		_, _ = conn.Exec(bg, "SELECT pg_advisory_unlock($1)", int64(runLockKey))
+		conn.Close(bg)
+	}, nil
 }
 
 // ApplyPolicies applies the policy files whose checksum or schema version

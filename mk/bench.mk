@@ -52,15 +52,12 @@ bench-http: bench-http-prep ## HTTP: wrk vs unscoped baseline vs PostGraphile 4.
 	mv $(BENCH_DIR)/http.txt.tmp $(BENCH_DIR)/http.txt
 	$(MAKE) --no-print-directory bench-docs
 
-# Proposed SQL changes (bench/experiments/*.sql), each applied cumulatively
-# to a scratch benchmark database, never by migrations.
+# The measured trade-off not adopted (bench/experiments/*.sql): applied to a
+# scratch benchmark database, never by migrations. docs/benchmarks.md says why.
 EXP := bench/experiments
-EXPERIMENTS := \
-	1-plpgsql-helpers=$(EXP)/01_plpgsql_helpers.sql \
-	2-plus-enter-definer=$(EXP)/01_plpgsql_helpers.sql,$(EXP)/02_enter_security_definer.sql \
-	3-plus-inline-tenant-id=$(EXP)/01_plpgsql_helpers.sql,$(EXP)/02_enter_security_definer.sql,$(EXP)/03_inline_tenant_id.sql
+EXPERIMENTS := enter-definer=$(EXP)/enter_security_definer.sql
 
-bench-experiments: ## Measure the proposed SQL changes in bench/experiments (scoped rows of make bench, -count=4 each)
+bench-experiments: ## Measure bench/experiments (scoped rows of make bench, -count=4 each)
 	@mkdir -p $(BENCH_DIR)
 	@set -e; for e in $(EXPERIMENTS); do name=$${e%%=*}; files=$${e#*=}; \
 		abs=$$(echo "$$files" | sed "s#\([^,]*\)#$(CURDIR)/\1#g"); \
@@ -70,9 +67,9 @@ bench-experiments: ## Measure the proposed SQL changes in bench/experiments (sco
 	done
 	$(MAKE) --no-print-directory bench-docs
 
-bench-http-experiments: bench-http-prep ## bench-http with experiments 01 + 02 applied (a separate run)
-	set -o pipefail; $(HTTP_TEST) -perf.sql=$(CURDIR)/$(EXP)/01_plpgsql_helpers.sql,$(CURDIR)/$(EXP)/02_enter_security_definer.sql \
-		| tee $(BENCH_DIR)/http-experiment-2-plus-enter-definer.txt
+bench-http-experiments: bench-http-prep ## bench-http with bench/experiments applied (a separate run)
+	set -o pipefail; $(HTTP_TEST) -perf.sql=$(CURDIR)/$(EXP)/enter_security_definer.sql \
+		| tee $(BENCH_DIR)/http-experiment-enter-definer.txt
 	$(MAKE) --no-print-directory bench-docs
 
 bench-ci: ## Every benchmark once (-benchtime=1x, small data): they keep compiling and stay correct

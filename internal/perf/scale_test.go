@@ -73,6 +73,7 @@ var (
 // and, to attribute any growth, two parts of those requests:
 //
 //	page=first-largest-bare  tenant 0's first page as a bare query (BYPASSRLS pool, WHERE tenant_id)
+//	page=first-any-bare      a random tenant's first page as a bare query
 //	page=enter-any           app.enter alone (identity, tenant, membership) for a random tenant
 //
 // Each sub-benchmark reports the median over rounds of the p50 and p99
@@ -143,7 +144,7 @@ type scaleVariant struct {
 func (s *scaleEnv) variants() []scaleVariant {
 	return []scaleVariant{
 		{"first-largest", s.firstLargest}, {"deep-largest", s.deepLargest}, {"first-any", s.firstAny},
-		{"first-largest-bare", s.firstLargestBare}, {"enter-any", s.enterAny},
+		{"first-largest-bare", s.firstLargestBare}, {"first-any-bare", s.firstAnyBare}, {"enter-any", s.enterAny},
 	}
 }
 
@@ -272,6 +273,22 @@ func (s *scaleEnv) firstLargestBare(ctx context.Context, i int) error {
 	}
 	ps, err := scanProjects(rows)
 	return checkPageFrom(s.d, 0, 0, ps, err)
+}
+
+// firstAnyBare reads a pseudo-random tenant's first page unscoped: the
+// part of firstAny that is the page itself.
+func (s *scaleEnv) firstAnyBare(ctx context.Context, i int) error {
+	s.rnd = splitmixTest(s.rnd)
+	t := int(s.rnd % uint64(s.d.Tenants))
+	rows, err := s.bare.Query(ctx, floorReadSQL, s.d.TenantID(t), pageSize)
+	if err != nil {
+		return err
+	}
+	ps, err := scanProjects(rows)
+	if err == nil && int64(len(ps)) != min(int64(pageSize), s.d.TenantProjects(t)) {
+		return fmt.Errorf("tenant %d: %d rows", t, len(ps))
+	}
+	return err
 }
 
 // enterAny runs app.enter alone (a Read scope's Session) for a

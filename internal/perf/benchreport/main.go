@@ -313,6 +313,7 @@ var scaleVariants = []struct {
 	{"deep-largest", "keyset page 50–100% deep in the largest tenant", true},
 	{"first-any", "first page of a random tenant", true},
 	{"first-largest-bare", "part: the largest tenant's first page as a bare query (no scope, no RLS)", false},
+	{"first-any-bare", "part: a random tenant's first page as a bare query", false},
 	{"enter-any", "part: app.enter alone for a random member of a random tenant", false},
 }
 
@@ -373,17 +374,20 @@ func writeScale(w func(string, ...any), r *results, in string) {
 	abs := func(v string) float64 {
 		return r.med("BenchmarkScale/rows="+sizes[len(sizes)-1]+"/page="+v, "p50-us") - r.med("BenchmarkScale/rows="+sizes[0]+"/page="+v, "p50-us")
 	}
-	w("The `part:` rows split a request: over the same range the bare query alone grows %sx (%s µs) and app.enter alone\n", ratio("first-largest-bare"), num(abs("first-largest-bare"), 0))
-	w("%sx (%s µs), against %s µs for the scoped first page of the largest tenant. The plans do not change with size (an\n", ratio("enter-any"), num(abs("enter-any"), 0), num(abs("first-largest"), 0))
-	w("ordered index scan of `projects_page_idx`; one more B-tree level at 10M), so the growth is the cost of a working set a\n")
-	w("hundred times larger on a small shared machine (CPU caches, buffer mapping, and for a random tenant pages not yet\n")
-	w("touched), paid by the bare query too; the part of it the split does not account for is within this machine's\n")
-	w("run-to-run noise.\n\n")
+	w("The `part:` rows split a request: from %s to %s the largest tenant's page as a bare query grows %sx (%s µs), a\n", sizes[0], sizes[len(sizes)-1], ratio("first-largest-bare"), num(abs("first-largest-bare"), 0))
+	w("random tenant's page as a bare query %sx (%s µs) and app.enter alone %sx (%s µs), against %s µs and %s µs for the\n",
+		ratio("first-any-bare"), num(abs("first-any-bare"), 0), ratio("enter-any"), num(abs("enter-any"), 0), num(abs("first-largest"), 0), num(abs("first-any"), 0))
+	w("scoped pages. The plans do not change with size (an ordered index scan of `projects_page_idx`; one more B-tree level\n")
+	w("at 10M), and the isolation adds a constant (app.enter, which stays flat): what grows is the page itself, the cost of\n")
+	w("a working set a hundred times larger on a small shared machine (CPU caches, buffer mapping, and for a random tenant\n")
+	w("pages not touched recently), paid by the bare query as much as by the scoped one.\n\n")
 	for _, extra := range []struct{ file, caption string }{
-		{"scale-cold.txt", "The same cluster without pg_prewarm (an earlier run): right after the load the rows sit in the OS page\n" +
+		{"scale-cold.txt", "The same cluster without pg_prewarm (an earlier run, before the app.enter rework that halved the scoped\n" +
+			"latencies above): right after the load the rows sit in the OS page\n" +
 			"cache, not in shared_buffers (COPY and VACUUM use small ring buffers), so a random tenant's first request reads\n" +
 			"its pages with system calls; the bigger the dataset, the more requests pay that:"},
-		{"scale-small-buffers.txt", "On the default test cluster of internal/pgtest (`shared_buffers=128MB`, no prewarm; an earlier run with\n" +
+		{"scale-small-buffers.txt", "On the default test cluster of internal/pgtest (`shared_buffers=128MB`, no prewarm; an earlier run, before the\n" +
+			"app.enter rework, with\n" +
 			"-count=5 instead of interleaved rounds), where the 10M dataset cannot fit in Postgres's buffer cache at all:"},
 	} {
 		if x := load(filepath.Join(in, extra.file)); x != nil {
@@ -466,7 +470,7 @@ func writeHTTP(w func(string, ...any), r *results, httpExperiments []string) {
 		if d, ok := experimentNames[name]; ok {
 			name = d
 		}
-		w("| pgtenant with experiments %s (separate run) | %s | %s | %s | %s | %sx baseline, %sx PostGraphile |\n", name,
+		w("| pgtenant with %s (separate run, its own baseline) | %s | %s | %s | %s | %sx baseline, %sx PostGraphile |\n", name,
 			thousands(e.med(pg, "req/s")), num(e.med(pg, "p50-ms"), 2), num(e.med(pg, "p99-ms"), 2), num(e.med(pg, "peak-rss-MB"), 0),
 			num(e.med(pg, "x-baseline"), 2), num(e.med(pg, "x-postgraphile"), 2))
 	}
@@ -476,19 +480,17 @@ func writeHTTP(w func(string, ...any), r *results, httpExperiments []string) {
 
 // experimentNames describes the experiments of mk/bench.mk.
 var experimentNames = map[string]string{
-	"1-plpgsql-helpers":       "01: helpers in PL/pgSQL",
-	"2-plus-enter-definer":    "01 + 02: app.enter SECURITY DEFINER",
-	"3-plus-inline-tenant-id": "01 + 02 + 03: current_tenant_id() inlined",
+	"enter-definer": "app.enter SECURITY DEFINER, owned by the schema owner",
 }
 
 func writeExperiments(w func(string, ...any), base *results, files []string) {
 	if len(files) == 0 {
 		return
 	}
-	w("## Experiments: proposed SQL changes\n\n")
-	w("Measured with `-perf.sql` (SQL applied as the superuser to the benchmark database after loading; never by\n")
-	w("migrations). Files in `bench/experiments/`; raw results in `docs/bench/experiment-*.txt`. Same benchmark, same\n")
-	w("interleaved floor; medians.\n\n")
+	w("## A trade-off not taken: app.enter as SECURITY DEFINER\n\n")
+	w("Measured with `make bench-experiments` (`-perf.sql`: `bench/experiments/enter_security_definer.sql` applied as the\n")
+	w("superuser to the benchmark database after loading; never by migrations). Same benchmark, same interleaved floor;\n")
+	w("medians; raw results in `docs/bench/experiment-*.txt`.\n\n")
 	w("| change | read x-floor (1 client) | read x-floor (4) | pipelined-setconfig x-floor (1) | write x-plain (1) | write x-plain (4) |\n")
 	w("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	row := func(name string, r *results) {
@@ -498,7 +500,7 @@ func writeExperiments(w func(string, ...any), base *results, files []string) {
 			num(r.med(scopeName("write", 1, "scoped"), "x-plain"), 2), num(r.med(scopeName("write", 4, "scoped"), "x-plain"), 2))
 	}
 	if base != nil {
-		row("none: the schema as migrated (scope.txt)", base)
+		row("app.enter as the runtime role, under RLS (the schema as migrated; scope.txt)", base)
 	}
 	for _, f := range files {
 		r := load(f)
@@ -516,26 +518,24 @@ func writeExperiments(w func(string, ...any), base *results, files []string) {
 
 func writeAnalysis(w func(string, ...any), r *results) {
 	w("## Where the time goes\n\n")
-	w("Round trips are not the gap any more: a scoped read is one round trip like the floor, a scoped write three like\n")
-	w("the plain transaction. What remains is server CPU per statement, which loopback makes visible (a round trip\n")
-	w("here costs about 30 µs, the bare page about 20 µs of server time):\n\n")
-	w("1. `app.current_tenant_id()` and `app.current_is_owner()` are SECURITY DEFINER functions in LANGUAGE sql. PostgreSQL\n")
-	w("   never inlines those, and before version 18 it re-parses and re-plans a non-inlined SQL function's body in every\n")
-	w("   statement that calls it. In `EXPLAIN ANALYZE` of the scoped page, the InitPlan that calls `current_tenant_id()`\n")
-	w("   takes about 70 of the statement's 90 µs; the index scan itself touches the same 7–8 buffers as the bare query.\n")
-	w("2. `app.enter` runs as the caller, so its three lookups go through the users, tenants and memberships policies,\n")
-	w("   whose OR branches call those helpers again and run hashed subplans: about 300 µs as the runtime role against\n")
-	w("   about 60 µs for the same call as a BYPASSRLS role (pgbench, one client).\n")
-	w("3. The `pipelined-setconfig` row is the price of RLS and the context settings alone, without identity resolution.\n\n")
-	w("The experiments (`bench/experiments/`, `make bench-experiments`) move these costs. 01 keeps every check and only\n")
-	w("changes the helpers' language to PL/pgSQL (plans cached per session); 02 makes `app.enter` SECURITY DEFINER (same\n")
-	w("result, lookups without the policies' subplans). 01 + 02 pass the txscope, web and migrations test suites unchanged\n")
-	w("(checked on a scratch copy with them as a migration). 03 also drops the per-statement tenant-status lookup from\n")
-	w("`current_tenant_id()`, leaving the status check to `app.enter` at the start of each scope: it fails\n")
-	w("`TestSuspendedTenantInvisible` (a suspended tenant must stay invisible even with the context set by hand), so it is a\n")
-	w("trade-off to decide, not a free win. What cannot go: an index lookup each for user, tenant and membership on every\n")
-	w("request, inside the same round trip; that is the price of checking membership on every request, and it is what\n")
-	w("keeps the scoped read below 0.9x of a bare query that checks nothing.\n\n")
+	w("Round trips are not the gap: a scoped read is one round trip like the floor, a scoped write three like the plain\n")
+	w("transaction (`TestRoundTrips` pins both). What remains is server CPU per request, which loopback makes visible (a\n")
+	w("round trip here costs about 30 µs, the bare page about 20 µs of server time):\n\n")
+	w("1. The policies themselves cost little: the `pipelined-setconfig` row (the context set from known ids with\n")
+	w("   `set_config`, pipelined with the page, under every policy) reaches about 0.8x. The helpers the policies call\n")
+	w("   (`app.current_tenant_id()` and friends) read settings and are inlined; an earlier version of\n")
+	w("   `app.current_tenant_id()` was a SQL SECURITY DEFINER function that checked the tenant's status, which Postgres\n")
+	w("   re-planned in every statement (about 70 of a statement's 90 µs): the scoped read was 0.23x, HTTP 0.42x the\n")
+	w("   baseline. The status check moved into `app.enter`, which txscope now runs before every read statement.\n")
+	w("2. The rest is `app.enter`: per request it finds the user by email and the tenant with the caller's membership (two\n")
+	w("   index lookups in plans PL/pgSQL keeps for the session), as the runtime role, through the users, tenants and\n")
+	w("   memberships policies. That is the price of checking identity, membership, role and tenant status in the database\n")
+	w("   on every request; the floor checks nothing. The issue's 0.97x was measured for `set_config` with a known tenant id,\n")
+	w("   which is the yardstick row here. With pgbench on the same data (one client), the context statement written as one\n")
+	w("   plain prepared join with `set_config` in its select list, run by a role without RLS, still reached only 0.77x the\n")
+	w("   bare page: a second statement with three index probes is not free, however it is written.\n")
+	w("3. Running `app.enter` as SECURITY DEFINER (the table above) removes the policies from its lookups; it is not\n")
+	w("   adopted because the identity path is meant to run as the runtime role, under RLS (issue 3).\n\n")
 }
 
 // chart draws up to three panels with gnuplot: DB-level throughput, page

@@ -50,13 +50,17 @@ func requestID(c echo.Context) string {
 	return id
 }
 
-// requestLogger logs one line per request.
+// requestLogger logs one line per request. HandleError renders a handler's
+// error (through errorHandler) before the line is written, so the logged
+// status is the one the client got; without it Echo logs 200 for every
+// error that is not an *echo.HTTPError.
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus:  true,
-		LogMethod:  true,
-		LogURIPath: true,
-		LogLatency: true,
+		HandleError: true,
+		LogStatus:   true,
+		LogMethod:   true,
+		LogURIPath:  true,
+		LogLatency:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []any{
 				"request_id", requestID(c), "method", v.Method, "path", v.URIPath,

@@ -464,3 +464,42 @@ func TestPanicIsA500Problem(t *testing.T) {
 	require.NotContains(t, string(r.body), "kaboom")
 	require.NotContains(t, string(r.body), "goroutine")
 }
+
+// The request log line carries the status the client received, for errors
+// too (an operator reading the log must see the 404s and 401s).
+func TestRequestLogStatusMatchesResponse(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	f := setup(t, func(c *web.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	})
+	cases := []struct {
+		email, method, path string
+		body                any
+		want                int
+	}{
+		{alice, "GET", "/v1/tenants/tenant-a/projects", nil, 200},      // positive control
+		{alice, "GET", "/v1/tenants/tenant-b/projects", nil, 404},      // not a member
+		{"", "GET", "/v1/tenants/tenant-a/projects", nil, 401},         // no identity
+		{alice, "POST", "/v1/tenants/tenant-a/projects", "{nope", 400}, // malformed JSON
+		{vera, "POST", "/v1/tenants/tenant-a/projects", map[string]string{"name": "x"}, 403},
+		{alice, "GET", "/v1/no-such-route", nil, 404},
+	}
+	for _, c := range cases {
+		buf.Reset()
+		r := f.do(t, c.email, c.method, c.path, c.body)
+		require.Equal(t, c.want, r.status, "%s %s", c.method, c.path)
+		var logged []int
+		for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			var rec struct {
+				Msg    string `json:"msg"`
+				Status int    `json:"status"`
+			}
+			require.NoError(t, json.Unmarshal(line, &rec), string(line))
+			if rec.Msg == "request" {
+				logged = append(logged, rec.Status)
+			}
+		}
+		require.Equal(t, []int{c.want}, logged, "one request line with the response's status for %s %s", c.method, c.path)
+	}
+}

@@ -248,20 +248,18 @@ func (s *scaleEnv) deepLargest(ctx context.Context, i int) error {
 	})
 }
 
+// randomTenant advances the generator and picks a pseudo-random tenant.
+func (s *scaleEnv) randomTenant() int {
+	s.rnd = splitmixTest(s.rnd)
+	return int(s.rnd % uint64(s.d.Tenants))
+}
+
 // firstAny reads the first page of a pseudo-random tenant.
 func (s *scaleEnv) firstAny(ctx context.Context, i int) error {
-	s.rnd = splitmixTest(s.rnd)
-	t := int(s.rnd % uint64(s.d.Tenants))
+	t := s.randomTenant()
 	return s.scope.Read(ctx, s.who(t), func(tx *txscope.Tx) error {
 		ps, err := tx.Q.ProjectListFirst(ctx, pageSize)
-		want := min(int64(pageSize), s.d.TenantProjects(t))
-		if err == nil && int64(len(ps)) != want {
-			return fmt.Errorf("tenant %d: %d rows, want %d", t, len(ps), want)
-		}
-		if err == nil && len(ps) > 0 && ps[0].ID != s.d.ProjectID(t, 0) {
-			return fmt.Errorf("tenant %d: wrong first row", t)
-		}
-		return err
+		return checkFirstPage(s.d, t, ps, err)
 	})
 }
 
@@ -278,24 +276,19 @@ func (s *scaleEnv) firstLargestBare(ctx context.Context, i int) error {
 // firstAnyBare reads a pseudo-random tenant's first page unscoped: the
 // part of firstAny that is the page itself.
 func (s *scaleEnv) firstAnyBare(ctx context.Context, i int) error {
-	s.rnd = splitmixTest(s.rnd)
-	t := int(s.rnd % uint64(s.d.Tenants))
+	t := s.randomTenant()
 	rows, err := s.bare.Query(ctx, floorReadSQL, s.d.TenantID(t), pageSize)
 	if err != nil {
 		return err
 	}
 	ps, err := scanProjects(rows)
-	if err == nil && int64(len(ps)) != min(int64(pageSize), s.d.TenantProjects(t)) {
-		return fmt.Errorf("tenant %d: %d rows", t, len(ps))
-	}
-	return err
+	return checkFirstPage(s.d, t, ps, err)
 }
 
 // enterAny runs app.enter alone (a Read scope's Session) for a
 // pseudo-random member of a pseudo-random tenant.
 func (s *scaleEnv) enterAny(ctx context.Context, i int) error {
-	s.rnd = splitmixTest(s.rnd)
-	t := int(s.rnd % uint64(s.d.Tenants))
+	t := s.randomTenant()
 	k := int64(s.rnd>>32) % s.d.TenantMembers(t)
 	who := txscope.Who{Email: s.d.MemberEmail(t, k), Tenant: s.d.TenantSlug(t)}
 	return s.scope.Read(ctx, who, func(tx *txscope.Tx) error {
@@ -305,6 +298,21 @@ func (s *scaleEnv) enterAny(ctx context.Context, i int) error {
 		}
 		return err
 	})
+}
+
+// checkFirstPage checks that ps is tenant t's first page: a full page, or
+// all of a smaller tenant's projects, starting at its first project.
+func checkFirstPage(d *perf.Dataset, t int, ps []dbgen.Project, err error) error {
+	if err != nil {
+		return err
+	}
+	if want := min(int64(pageSize), d.TenantProjects(t)); int64(len(ps)) != want {
+		return fmt.Errorf("tenant %d: %d rows, want %d", t, len(ps), want)
+	}
+	if len(ps) > 0 && ps[0].ID != d.ProjectID(t, 0) {
+		return fmt.Errorf("tenant %d: wrong first row", t)
+	}
+	return nil
 }
 
 // checkPageFrom checks that ps is a full page of tenant t starting at its

@@ -146,7 +146,7 @@ type Result struct {
 // Up applies every pending schema migration, then the policy files that
 // changed. It is safe to run concurrently with itself.
 func (r *Runner) Up(ctx context.Context) (Result, error) {
-	unlock, err := r.runLock(ctx)
+	conn, unlock, err := r.runLock(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -178,7 +178,7 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	// for the lock and found nothing to do), every policy file is applied
 	// again: a down/up cycle may have recreated functions or tables with
 	// default privileges.
-	applied, err := r.applyPolicies(ctx, upErr == nil)
+	applied, err := applyPolicies(ctx, conn, upErr == nil)
 	return Result{From: from, To: to, PoliciesApplied: applied}, err
 }
 
@@ -189,7 +189,7 @@ func (r *Runner) Down(ctx context.Context, n int) (Result, error) {
 	if n < 1 {
 		return Result{}, errors.New("migrations: down needs a positive number of steps")
 	}
-	unlock, err := r.runLock(ctx)
+	_, unlock, err := r.runLock(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -230,19 +230,20 @@ func (r *Runner) Force(_ context.Context, version int) error {
 	return m.Force(version)
 }
 
-// runLock takes the session advisory lock that serializes whole Up and Down
-// runs on a connection of its own, waiting for a concurrent run to finish.
-// The returned function releases it (closing the session also would).
-func (r *Runner) runLock(ctx context.Context) (func(), error) {
+// runLock connects and takes the session advisory lock that serializes
+// whole Up and Down runs, waiting for a concurrent run to finish. The policy
+// step runs on the same connection. The returned function releases the lock
+// and closes the connection (closing the session alone would also release it).
+func (r *Runner) runLock(ctx context.Context) (*pgx.Conn, func(), error) {
 	conn, err := pgx.Connect(ctx, r.url)
 	if err != nil {
-		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
+		return nil, nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
 	}
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("migrations: lock: %w", err)
+		return nil, nil, fmt.Errorf("migrations: lock: %w", err)
 	}
-	return func() {
+	return conn, func() {
 		bg := context.WithoutCancel(ctx)
 		_, _ = conn.Exec(bg, "SELECT pg_advisory_unlock($1)", int64(runLockKey))
 		conn.Close(bg)
@@ -253,19 +254,21 @@ func (r *Runner) runLock(ctx context.Context) (func(), error) {
 // differs from the recorded state, in one transaction under an advisory
 // lock, and returns the names it applied.
 func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
-	return r.applyPolicies(ctx, false)
+	conn, unlock, err := r.runLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return applyPolicies(ctx, conn, false)
 }
 
-func (r *Runner) applyPolicies(ctx context.Context, all bool) ([]string, error) {
+// applyPolicies applies the policy files on conn (all of them when all is
+// set, else those that changed). The caller holds the run lock.
+func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool) ([]string, error) {
 	files, err := Policies()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := pgx.Connect(ctx, r.url)
-	if err != nil {
-		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
 
 	var applied []string
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {

@@ -14,7 +14,7 @@ export CGO_ENABLED ?= 0
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {n[++i] = $$1; d[i] = $$2; if (length($$1) > w) w = length($$1)} END {for (j = 1; j <= i; j++) printf "  %-" w "s  %s\n", n[j], d[j]}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/server

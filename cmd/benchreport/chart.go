@@ -62,6 +62,13 @@ func writeData(dir, name string, data *strings.Builder) (string, error) {
 	return p, os.WriteFile(p, []byte(data.String()), 0o644)
 }
 
+// clusteredHistogram is the style of the two bar panels.
+const clusteredHistogram = `set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+`
+
 // A panel function returns its gnuplot commands, "" when it has no data.
 
 func scopePanel(dir string, rep report) (string, error) {
@@ -79,11 +86,7 @@ func scopePanel(dir string, rep report) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf(`set title "Database level: requests per second (higher is better)"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set ylabel "req/s"
+`+clusteredHistogram+`set ylabel "req/s"
 set yrange [0:*]
 set xtics font ",9"
 set key top right
@@ -117,11 +120,7 @@ func experimentPanel(dir string, rep report) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf(`set title "Scoped vs unscoped baseline, throughput ratio (1.0 = free; target for reads: 0.9)"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set ylabel "ratio"
+`+clusteredHistogram+`set ylabel "ratio"
 set yrange [0:1.05]
 set key top left opaque font ",9"
 set arrow 1 from graph 0, first 0.9 to graph 1, first 0.9 nohead dt 2 lc rgb "#444444"

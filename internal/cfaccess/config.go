@@ -158,12 +158,7 @@ func (c Config) validated() (Config, error) {
 }
 
 func (c *Config) validateTeamDomain() error {
-	team, err := c.checkURL("TeamDomain", c.TeamDomain, false)
-	if err != nil {
-		return err
-	}
-	c.TeamDomain = team
-	return nil
+	return c.canonicalizeURL("TeamDomain", &c.TeamDomain, false)
 }
 
 func (c *Config) validateAudiences() error {
@@ -191,11 +186,16 @@ func (c *Config) validateCertsURL() error {
 		c.CertsURL = c.TeamDomain + CertsPath
 		return nil
 	}
-	certs, err := c.checkURL("CertsURL", c.CertsURL, true)
+	return c.canonicalizeURL("CertsURL", &c.CertsURL, true)
+}
+
+// canonicalizeURL replaces *u by its canonical form after checkURL accepts it.
+func (c *Config) canonicalizeURL(field string, u *string, pathAllowed bool) error {
+	canonical, err := c.checkURL(field, *u, pathAllowed)
 	if err != nil {
 		return err
 	}
-	c.CertsURL = certs
+	*u = canonical
 	return nil
 }
 

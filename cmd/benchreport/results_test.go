@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -17,18 +19,13 @@ const (
 // with the lines a real run interleaves (file configuration, a name-only
 // -v line, a log line, a malformed line, unit metadata, PASS/ok).
 func TestLoadSample(t *testing.T) {
+	t.Parallel()
 	r := load(filepath.Join("testdata", "sample.txt"))
-	if r == nil {
-		t.Fatal("load returned nil for a file with results")
-	}
+	require.NotNil(t, r, "a file with results")
 
-	wantNames := []string{floor, scoped, "Scale/rows=100k/page=first-any"}
-	if strings.Join(r.names, "\n") != strings.Join(wantNames, "\n") {
-		t.Errorf("names = %q, want %q (first-seen order, no -GOMAXPROCS suffix, the malformed line skipped)", r.names, wantNames)
-	}
-	if r.cpu != "Test CPU @ 1.00GHz" {
-		t.Errorf("cpu = %q, want the cpu: line without its trailing spaces", r.cpu)
-	}
+	require.Equal(t, []string{floor, scoped, "Scale/rows=100k/page=first-any"}, r.names,
+		"first-seen order, no -GOMAXPROCS suffix, the malformed line skipped")
+	require.Equal(t, "Test CPU @ 1.00GHz", r.cpu, "the cpu: line without its trailing spaces")
 
 	for _, tc := range []struct {
 		name, unit string
@@ -38,51 +35,34 @@ func TestLoadSample(t *testing.T) {
 		{floor, "req/s", 3, 20000},      // odd count: the middle value of 16000, 20000, 25000
 		{floor, "ns/op", 3, 50000},      // in ns as written, not tidied to sec/op
 		{scoped, "x-floor", 2, 0.89},    // even count: the mean of the two middle values
-		{scoped, "roundtrips/op", 2, 1}, // units that only some lines carry
+		{scoped, "roundtrips/op", 2, 1}, // a unit in another position on the line
 		{"Scale/rows=100k/page=first-any", "p50-us", 1, 150.7},
 	} {
-		if got := r.runs(tc.name, tc.unit); got != tc.runs {
-			t.Errorf("runs(%s, %s) = %d, want %d", tc.name, tc.unit, got, tc.runs)
-		}
-		if got := r.med(tc.name, tc.unit); math.Abs(got-tc.med) > 1e-9 {
-			t.Errorf("med(%s, %s) = %v, want %v", tc.name, tc.unit, got, tc.med)
-		}
+		require.Equal(t, tc.runs, r.runs(tc.name, tc.unit), "runs(%s, %s)", tc.name, tc.unit)
+		require.InDelta(t, tc.med, r.med(tc.name, tc.unit), 1e-9, "med(%s, %s)", tc.name, tc.unit)
 	}
-	if r.vals[floor]["sec/op"] != nil {
-		t.Error("benchfmt's tidied unit sec/op leaked into the results")
-	}
-	if got := r.med(floor, "p99-us"); !math.IsNaN(got) {
-		t.Errorf("med of an absent unit = %v, want NaN", got)
-	}
-	if got := scaleSizes(r); strings.Join(got, ",") != "100k" {
-		t.Errorf("scaleSizes = %q, want [100k]", got)
-	}
+	require.Nil(t, r.vals[floor]["sec/op"], "benchfmt's tidied unit sec/op leaked into the results")
+	require.True(t, math.IsNaN(r.med(floor, "p99-us")), "med of an absent unit is NaN")
+	require.Equal(t, []string{"100k"}, scaleSizes(r))
 }
 
 func TestLoadWithoutResults(t *testing.T) {
-	if r := load(filepath.Join("testdata", "missing.txt")); r != nil {
-		t.Error("load of a missing file is not nil")
-	}
+	t.Parallel()
+	require.Nil(t, load(filepath.Join("testdata", "missing.txt")))
 	var none *results
-	if got := none.med(floor, "req/s"); !math.IsNaN(got) {
-		t.Errorf("med on no results = %v, want NaN", got)
-	}
-	if got := none.runs(floor, "req/s"); got != 0 {
-		t.Errorf("runs on no results = %d, want 0", got)
-	}
+	require.True(t, math.IsNaN(none.med(floor, "req/s")))
+	require.Zero(t, none.runs(floor, "req/s"))
 }
 
-// TestScopeTableFromSample: the medians reach the page, ns/op shown in µs.
+// TestScopeTableFromSample: the medians reach the page, ns/op shown in µs,
+// a unit a benchmark did not report shown as a dash.
 func TestScopeTableFromSample(t *testing.T) {
+	t.Parallel()
 	r := load(filepath.Join("testdata", "sample.txt"))
 	var b strings.Builder
-	scopeTable(func(format string, args ...any) { b.WriteString(fmt.Sprintf(format, args...)) }, r)
-	for _, want := range []string{
-		"| read | bare pooled query, `WHERE tenant_id = $1`, no RLS (the floor) | 1 | 20,000 | 50 | 1 | 1.00 (floor) |\n",
-		"| read | `txscope.Read`: app.enter pipelined with `ProjectListFirst` | 1 | – | 56 | 1 | 0.89 x-floor |\n",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("scope table lacks %q:\n%s", want, b.String())
-		}
-	}
+	scopeTable(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, r)
+	require.Contains(t, b.String(),
+		"| read | bare pooled query, `WHERE tenant_id = $1`, no RLS (the floor) | 1 | 20,000 | 50 | 1 | 1.00 (floor) |\n")
+	require.Contains(t, b.String(),
+		"| read | `txscope.Read`: app.enter pipelined with `ProjectListFirst` | 1 | – | 56 | 1 | 0.89 x-floor |\n")
 }

@@ -5,6 +5,9 @@ SHELL := /bin/bash
 SQLC_VERSION := v1.31.1
 BIN := $(CURDIR)/bin
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
+# staticcheck 2026.2.2: the v0.8 line is the one whose go.mod targets Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 GO_TEST_FLAGS ?=
 
 export CGO_ENABLED ?= 0
@@ -14,7 +17,7 @@ export CGO_ENABLED ?= 0
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {n[++i] = $$1; d[i] = $$2; if (length($$1) > w) w = length($$1)} END {for (j = 1; j <= i; j++) printf "  %-" w "s  %s\n", n[j], d[j]}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/server
@@ -46,6 +49,11 @@ $(SQLC):
 	CGO_ENABLED=1 GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	mv $(BIN)/sqlc $(SQLC)
 
+$(STATICCHECK):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/staticcheck $(STATICCHECK)
+
 .PHONY: generate
 generate: $(SQLC) ## Regenerate internal/dbgen from db/schema and db/queries
 	$(SQLC) generate
@@ -56,9 +64,10 @@ verify: $(SQLC) lint ## Fail when internal/dbgen differs from what sqlc generate
 	$(SQLC) vet
 
 .PHONY: lint
-lint: ## gofmt, go vet, go.mod tidy
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck (default checks), go.mod tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	$(STATICCHECK) ./...
 	go mod tidy -diff
 
 .PHONY: clean

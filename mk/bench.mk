@@ -76,7 +76,7 @@ bench-ci: ## Every benchmark once (-benchtime=1x, small data): they keep compili
 	go test $(PERF_PKG) -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m
 
 bench-docs: ## Regenerate docs/benchmarks.md and its chart from docs/bench/*.txt (chart needs gnuplot)
-	go run ./internal/perf/benchreport -in $(BENCH_DIR) -md docs/benchmarks.md -png docs/benchmarks.png
+	go run ./cmd/benchreport -in $(BENCH_DIR) -md docs/benchmarks.md -png docs/benchmarks.png
 
 bench-deps: ## Install what bench-http and the chart need from Debian (wrk, gnuplot, node, npm)
 	apt-get install -y wrk gnuplot-nox nodejs npm

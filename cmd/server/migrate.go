@@ -11,11 +11,13 @@ import (
 	"github.com/pgtenant/pgtenant/internal/migrations"
 )
 
+const migrateUsage = "usage: server migrate up | down N | status | version | force V"
+
 // migrateCmd runs golang-migrate on the embedded schema, as the owner role
 // (MIGRATE_DATABASE_URL), then the policy files.
 func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: server migrate up | down N | status | version | force V")
+		return usagef(migrateUsage)
 	}
 	if err := cfg.Require("MIGRATE_DATABASE_URL"); err != nil {
 		return usageError{err}
@@ -24,79 +26,108 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.W
 	if err != nil {
 		return usageError{err}
 	}
-	number := func() (int, error) {
-		if len(args) != 2 {
-			return 0, usagef("usage: server migrate %s N", args[0])
-		}
-		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 0 {
-			return 0, usagef("migrate %s: %q is not a non-negative number", args[0], args[1])
-		}
-		return n, nil
-	}
-	switch args[0] {
+	sub, operands := args[0], args[1:]
+	switch sub {
 	case "up":
-		if len(args) != 1 {
-			return usagef("usage: server migrate up")
-		}
-		res, err := r.Up(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
-		if len(res.PoliciesApplied) == 0 {
-			fmt.Fprintln(out, "policies: unchanged")
-		} else {
-			fmt.Fprintf(out, "policies: applied %s\n", strings.Join(res.PoliciesApplied, ", "))
-		}
+		return migrateUp(ctx, r, operands, out)
 	case "down":
-		n, err := number()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return usagef("migrate down: N must be at least 1")
-		}
-		res, err := r.Down(ctx, n)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
+		return migrateDown(ctx, r, operands, out)
 	case "status":
-		st, err := r.Status(ctx)
-		if err != nil {
-			return err
-		}
-		printStatus(out, st)
-		if !st.UpToDate() {
-			return exitError{code: exitOutdated}
-		}
+		return migrateStatus(ctx, r, out)
 	case "version":
-		st, err := r.Status(ctx)
-		if err != nil {
-			return err
-		}
-		if st.Version < 0 {
-			fmt.Fprintln(out, "none")
-		} else {
-			fmt.Fprintln(out, st.Version)
-		}
-		if st.Dirty {
-			return exitError{code: exitFailure, msg: "dirty: a migration failed halfway"}
-		}
+		return migrateVersion(ctx, r, out)
 	case "force":
-		n, err := number()
-		if err != nil {
-			return err
-		}
-		if err := r.Force(ctx, n); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "schema: version forced to %d (not dirty)\n", n)
+		return migrateForce(ctx, r, operands, out)
 	default:
-		return usagef("unknown migrate command %q: up | down N | status | version | force V", args[0])
+		return usagef("unknown migrate command %q: up | down N | status | version | force V", sub)
+	}
+}
+
+func migrateUp(ctx context.Context, r *migrations.Runner, operands []string, out io.Writer) error {
+	if len(operands) != 0 {
+		return usagef("usage: server migrate up")
+	}
+	res, err := r.Up(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
+	if len(res.PoliciesApplied) == 0 {
+		fmt.Fprintln(out, "policies: unchanged")
+	} else {
+		fmt.Fprintf(out, "policies: applied %s\n", strings.Join(res.PoliciesApplied, ", "))
 	}
 	return nil
+}
+
+func migrateDown(ctx context.Context, r *migrations.Runner, operands []string, out io.Writer) error {
+	n, err := migrateNumber("down", operands)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return usagef("migrate down: N must be at least 1")
+	}
+	res, err := r.Down(ctx, n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "schema: version %s -> %s\n", versionText(res.From), versionText(res.To))
+	return nil
+}
+
+// migrateStatus prints the status and exits 3 when the database is not up
+// to date, so scripts and readiness checks can test it.
+func migrateStatus(ctx context.Context, r *migrations.Runner, out io.Writer) error {
+	st, err := r.Status(ctx)
+	if err != nil {
+		return err
+	}
+	printStatus(out, st)
+	if !st.UpToDate() {
+		return exitError{code: exitOutdated}
+	}
+	return nil
+}
+
+func migrateVersion(ctx context.Context, r *migrations.Runner, out io.Writer) error {
+	st, err := r.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Version < 0 {
+		fmt.Fprintln(out, "none")
+	} else {
+		fmt.Fprintln(out, st.Version)
+	}
+	if st.Dirty {
+		return exitError{code: exitFailure, msg: "dirty: a migration failed halfway"}
+	}
+	return nil
+}
+
+func migrateForce(ctx context.Context, r *migrations.Runner, operands []string, out io.Writer) error {
+	n, err := migrateNumber("force", operands)
+	if err != nil {
+		return err
+	}
+	if err := r.Force(ctx, n); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "schema: version forced to %d (not dirty)\n", n)
+	return nil
+}
+
+// migrateNumber parses the one non-negative number `migrate sub N` takes.
+func migrateNumber(sub string, operands []string) (int, error) {
+	if len(operands) != 1 {
+		return 0, usagef("usage: server migrate %s N", sub)
+	}
+	n, err := strconv.Atoi(operands[0])
+	if err != nil || n < 0 {
+		return 0, usagef("migrate %s: %q is not a non-negative number", sub, operands[0])
+	}
+	return n, nil
 }
 
 func printStatus(out io.Writer, st migrations.Status) {

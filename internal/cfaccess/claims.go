@@ -142,61 +142,21 @@ func audienceClaim(raw map[string]json.RawMessage) ([]string, bool, error) {
 }
 
 // check applies every claim rule and builds Claims. now is the verifier's
-// clock.
+// clock. The rules run in a fixed order and the first failure is the
+// reason given.
 func (v *Verifier) check(c claimSet, now time.Time) (Claims, error) {
-	skew := v.cfg.Skew
-
-	// iss binds the token to our team: another team's token is signed by
-	// another account's keys, but checking iss exactly also guards a
-	// CertsURL that points somewhere shared.
-	if c.iss == nil {
-		return Claims{}, fmt.Errorf("%w: no iss", errIssuer)
+	if err := v.checkIssuer(c); err != nil {
+		return Claims{}, err
 	}
-	if *c.iss != v.cfg.TeamDomain {
-		return Claims{}, fmt.Errorf("%w: iss %s, want %q", errIssuer, echo(*c.iss), v.cfg.TeamDomain)
+	if err := v.checkAudience(c); err != nil {
+		return Claims{}, err
 	}
-
-	// aud binds the token to this application. Access signing keys are
-	// shared by every application of the account, so without this check a
-	// token minted for any other app (a less trusted one, or one whose
-	// policy admits more people) would be accepted here.
-	if !c.audSet || len(c.aud) == 0 {
-		return Claims{}, fmt.Errorf("%w: no aud", errAudience)
+	if err := v.checkLifetime(c, now); err != nil {
+		return Claims{}, err
 	}
-	if !slices.ContainsFunc(c.aud, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
-		return Claims{}, fmt.Errorf("%w: aud has none of the %d configured AUD tags", errAudience, len(v.cfg.Audiences))
+	if err := checkType(c); err != nil {
+		return Claims{}, err
 	}
-
-	// exp is required: a token without one would be valid forever once
-	// leaked (from a log, a proxy, a browser history).
-	if !c.exp.set {
-		return Claims{}, errMissingExp
-	}
-	if !now.Before(c.exp.t.Add(skew)) {
-		return Claims{}, fmt.Errorf("%w: exp %s, now %s, skew %s", errExpired, c.exp.t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-	}
-	if c.nbf.set && now.Add(skew).Before(c.nbf.t) {
-		return Claims{}, fmt.Errorf("%w: nbf %s, now %s, skew %s", errNotYetValid, c.nbf.t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-	}
-	// A token "issued" in the future was minted with a wrong clock or to
-	// outlive its stated lifetime; Cloudflare never does either.
-	if c.iat.set && now.Add(skew).Before(c.iat.t) {
-		return Claims{}, fmt.Errorf("%w: iat %s, now %s, skew %s", errIssuedInFuture, c.iat.t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-	}
-
-	// type "app" is an application token: proof that this application's
-	// Access policy admitted the caller. Cloudflare also signs "org" tokens
-	// (the team-wide login session, which admits to no application in
-	// particular) with the same keys; accepting one, should its aud ever
-	// match, would skip the application's policy.
-	if c.typ == nil || *c.typ != "app" {
-		got := "none"
-		if c.typ != nil {
-			got = echo(*c.typ)
-		}
-		return Claims{}, fmt.Errorf("%w: type %s", errType, got)
-	}
-
 	out := Claims{
 		Audience: slices.Clone(c.aud),
 		Expiry:   c.exp.t,
@@ -205,6 +165,84 @@ func (v *Verifier) check(c claimSet, now time.Time) (Claims, error) {
 	if c.sub != nil {
 		out.Subject = *c.sub
 	}
+	if err := v.identify(c, &out); err != nil {
+		return Claims{}, err
+	}
+	return out, nil
+}
+
+// checkIssuer binds the token to our team: another team's token is signed
+// by another account's keys, but checking iss exactly also guards a
+// CertsURL that points somewhere shared.
+func (v *Verifier) checkIssuer(c claimSet) error {
+	if c.iss == nil {
+		return fmt.Errorf("%w: no iss", errIssuer)
+	}
+	if *c.iss != v.cfg.TeamDomain {
+		return fmt.Errorf("%w: iss %s, want %q", errIssuer, echo(*c.iss), v.cfg.TeamDomain)
+	}
+	return nil
+}
+
+// checkAudience binds the token to this application. Access signing keys
+// are shared by every application of the account, so without this check a
+// token minted for any other app (a less trusted one, or one whose policy
+// admits more people) would be accepted here.
+func (v *Verifier) checkAudience(c claimSet) error {
+	if !c.audSet || len(c.aud) == 0 {
+		return fmt.Errorf("%w: no aud", errAudience)
+	}
+	if !slices.ContainsFunc(c.aud, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
+		return fmt.Errorf("%w: aud has none of the %d configured AUD tags", errAudience, len(v.cfg.Audiences))
+	}
+	return nil
+}
+
+// checkLifetime applies exp, nbf and iat with the configured skew.
+func (v *Verifier) checkLifetime(c claimSet, now time.Time) error {
+	skew := v.cfg.Skew
+	// exp is required: a token without one would be valid forever once
+	// leaked (from a log, a proxy, a browser history).
+	if !c.exp.set {
+		return errMissingExp
+	}
+	if !now.Before(c.exp.t.Add(skew)) {
+		return dateErr(errExpired, "exp", c.exp.t, now, skew)
+	}
+	if c.nbf.set && now.Add(skew).Before(c.nbf.t) {
+		return dateErr(errNotYetValid, "nbf", c.nbf.t, now, skew)
+	}
+	// A token "issued" in the future was minted with a wrong clock or to
+	// outlive its stated lifetime; Cloudflare never does either.
+	if c.iat.set && now.Add(skew).Before(c.iat.t) {
+		return dateErr(errIssuedInFuture, "iat", c.iat.t, now, skew)
+	}
+	return nil
+}
+
+func dateErr(reason error, claim string, t, now time.Time, skew time.Duration) error {
+	return fmt.Errorf("%w: %s %s, now %s, skew %s", reason, claim, t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
+}
+
+// checkType accepts only type "app", an application token: proof that this
+// application's Access policy admitted the caller. Cloudflare also signs
+// "org" tokens (the team-wide login session, which admits to no
+// application in particular) with the same keys; accepting one, should its
+// aud ever match, would skip the application's policy.
+func checkType(c claimSet) error {
+	if c.typ != nil && *c.typ == "app" {
+		return nil
+	}
+	got := "none"
+	if c.typ != nil {
+		got = echo(*c.typ)
+	}
+	return fmt.Errorf("%w: type %s", errType, got)
+}
+
+// identify sets the caller's identity in out: a user (email) or a mapped
+// service token (common_name), exactly one of the two.
+func (v *Verifier) identify(c claimSet, out *Claims) error {
 	email := ""
 	if c.email != nil {
 		email = strings.TrimSpace(*c.email)
@@ -218,21 +256,21 @@ func (v *Verifier) check(c claimSet, now time.Time) (Claims, error) {
 	case cn != "" && email != "":
 		// One token, two identities: whichever a caller reads, the other
 		// is unaccounted for. Cloudflare never issues this shape.
-		return Claims{}, fmt.Errorf("%w: both email and common_name present", errIdentity)
+		return fmt.Errorf("%w: both email and common_name present", errIdentity)
 	case cn != "":
 		// Service tokens carry no user, only a Client ID. Any service token
 		// created in the account can reach an application whose policy
 		// admits it, so we admit only the ones the operator mapped by name.
 		name, ok := v.cfg.ServiceTokens[cn]
 		if !ok {
-			return Claims{}, fmt.Errorf("%w: common_name %s", errUnmappedService, echo(cn))
+			return fmt.Errorf("%w: common_name %s", errUnmappedService, echo(cn))
 		}
 		out.Service = name
 		out.CommonName = cn
 	case email != "":
 		out.Email = *c.email
 	default:
-		return Claims{}, fmt.Errorf("%w: neither email nor common_name", errIdentity)
+		return fmt.Errorf("%w: neither email nor common_name", errIdentity)
 	}
-	return out, nil
+	return nil
 }

@@ -137,46 +137,79 @@ func ParseAudiences(s string) []string {
 }
 
 // validated returns a copy of c with defaults filled, or the first problem
-// found as a *ConfigError.
+// found as a *ConfigError. The steps run in field order, so the error names
+// the first bad field.
 func (c Config) validated() (Config, error) {
-	team, err := c.checkURL("TeamDomain", c.TeamDomain, false)
-	if err != nil {
-		return Config{}, err
+	for _, step := range []func(*Config) error{
+		(*Config).validateTeamDomain,
+		(*Config).validateAudiences,
+		(*Config).validateCertsURL,
+		(*Config).validateSkew,
+		(*Config).validateRefreshIntervals,
+		(*Config).validateServiceTokens,
+		(*Config).validateMaxTokenBytes,
+	} {
+		if err := step(&c); err != nil {
+			return Config{}, err
+		}
 	}
-	c.TeamDomain = team
+	c.fillDefaults()
+	return c, nil
+}
 
+func (c *Config) validateTeamDomain() error {
+	return c.canonicalizeURL("TeamDomain", &c.TeamDomain, false)
+}
+
+func (c *Config) validateAudiences() error {
 	if len(c.Audiences) == 0 {
-		return Config{}, configErr("Audiences", "at least one AUD tag is required")
+		return configErr("Audiences", "at least one AUD tag is required")
 	}
 	auds := make([]string, 0, len(c.Audiences))
 	for _, a := range c.Audiences {
 		if a == "" {
-			return Config{}, configErr("Audiences", "empty AUD tag")
+			return configErr("Audiences", "empty AUD tag")
 		}
 		if strings.ContainsAny(a, ", \t\r\n") {
-			return Config{}, configErr("Audiences", "AUD tag contains a comma or white space (use ParseAudiences to split a list)")
+			return configErr("Audiences", "AUD tag contains a comma or white space (use ParseAudiences to split a list)")
 		}
 		auds = append(auds, a)
 	}
 	c.Audiences = auds
+	return nil
+}
 
+// validateCertsURL runs after validateTeamDomain: the default is derived
+// from the canonical team domain.
+func (c *Config) validateCertsURL() error {
 	if c.CertsURL == "" {
 		c.CertsURL = c.TeamDomain + CertsPath
-	} else {
-		certs, err := c.checkURL("CertsURL", c.CertsURL, true)
-		if err != nil {
-			return Config{}, err
-		}
-		c.CertsURL = certs
+		return nil
 	}
+	return c.canonicalizeURL("CertsURL", &c.CertsURL, true)
+}
 
+// canonicalizeURL replaces *u by its canonical form after checkURL accepts it.
+func (c *Config) canonicalizeURL(field string, u *string, pathAllowed bool) error {
+	canonical, err := c.checkURL(field, *u, pathAllowed)
+	if err != nil {
+		return err
+	}
+	*u = canonical
+	return nil
+}
+
+func (c *Config) validateSkew() error {
 	switch {
 	case c.Skew == 0:
 		c.Skew = DefaultSkew
 	case c.Skew < 0 || c.Skew > MaxSkew:
-		return Config{}, configErr("Skew", "must be between 0 and %s, got %s", MaxSkew, c.Skew)
+		return configErr("Skew", "must be between 0 and %s, got %s", MaxSkew, c.Skew)
 	}
+	return nil
+}
 
+func (c *Config) validateRefreshIntervals() error {
 	floorRefresh, floorMin := minRefreshInterval, minMinRefreshInterval
 	if c.allowShortIntervals {
 		floorRefresh, floorMin = time.Millisecond, time.Millisecond
@@ -185,28 +218,45 @@ func (c Config) validated() (Config, error) {
 		c.RefreshInterval = DefaultRefreshInterval
 	}
 	if c.RefreshInterval < floorRefresh || c.RefreshInterval > maxRefreshInterval {
-		return Config{}, configErr("RefreshInterval", "must be between %s and %s, got %s", floorRefresh, maxRefreshInterval, c.RefreshInterval)
+		return configErr("RefreshInterval", "must be between %s and %s, got %s", floorRefresh, maxRefreshInterval, c.RefreshInterval)
 	}
 	if c.MinRefreshInterval == 0 {
 		c.MinRefreshInterval = min(DefaultMinRefreshInterval, c.RefreshInterval)
 	}
 	if c.MinRefreshInterval < floorMin || c.MinRefreshInterval > c.RefreshInterval {
-		return Config{}, configErr("MinRefreshInterval", "must be between %s and RefreshInterval (%s), got %s", floorMin, c.RefreshInterval, c.MinRefreshInterval)
+		return configErr("MinRefreshInterval", "must be between %s and RefreshInterval (%s), got %s", floorMin, c.RefreshInterval, c.MinRefreshInterval)
 	}
+	return nil
+}
 
+func (c *Config) validateServiceTokens() error {
 	services := make(map[string]string, len(c.ServiceTokens))
 	for cn, name := range c.ServiceTokens {
 		if strings.TrimSpace(cn) == "" || strings.TrimSpace(cn) != cn {
-			return Config{}, configErr("ServiceTokens", "common_name %q is empty or has surrounding white space", cn)
+			return configErr("ServiceTokens", "common_name %q is empty or has surrounding white space", cn)
 		}
 		if strings.TrimSpace(name) == "" {
-			return Config{}, configErr("ServiceTokens", "common_name %q maps to an empty service name", cn)
+			return configErr("ServiceTokens", "common_name %q maps to an empty service name", cn)
 		}
 		services[cn] = name
 	}
 	// A private copy: the caller mutating its map later cannot race Verify.
 	c.ServiceTokens = services
+	return nil
+}
 
+func (c *Config) validateMaxTokenBytes() error {
+	switch {
+	case c.MaxTokenBytes == 0:
+		c.MaxTokenBytes = DefaultMaxTokenBytes
+	case c.MaxTokenBytes < minMaxTokenBytes || c.MaxTokenBytes > maxMaxTokenBytes:
+		return configErr("MaxTokenBytes", "must be between %d and %d, got %d", minMaxTokenBytes, maxMaxTokenBytes, c.MaxTokenBytes)
+	}
+	return nil
+}
+
+// fillDefaults sets the optional fields that have no invalid values.
+func (c *Config) fillDefaults() {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{
 			Timeout: DefaultHTTPTimeout,
@@ -216,21 +266,12 @@ func (c Config) validated() (Config, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-
-	switch {
-	case c.MaxTokenBytes == 0:
-		c.MaxTokenBytes = DefaultMaxTokenBytes
-	case c.MaxTokenBytes < minMaxTokenBytes || c.MaxTokenBytes > maxMaxTokenBytes:
-		return Config{}, configErr("MaxTokenBytes", "must be between %d and %d, got %d", minMaxTokenBytes, maxMaxTokenBytes, c.MaxTokenBytes)
-	}
-
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	return c, nil
 }
 
 // checkURL validates TeamDomain or CertsURL and returns its canonical form

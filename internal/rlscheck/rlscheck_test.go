@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -356,7 +357,7 @@ func TestRules(t *testing.T) {
 				require.Equal(t, rlscheck.SeverityError, f.Severity)
 				require.NotEmpty(t, f.Message)
 				require.NotEmpty(t, f.Fix)
-				if !contains(got[f.Rule], f.Object) {
+				if !slices.Contains(got[f.Rule], f.Object) {
 					got[f.Rule] = append(got[f.Rule], f.Object)
 				}
 			}
@@ -394,15 +395,6 @@ func mapStrings(in []string, f func(string) string) []string {
 		out[i] = f(s)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // dropRoles drops the throwaway roles a case created (roles are

@@ -3,6 +3,7 @@ package rlscheck
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -661,7 +662,7 @@ func checkCitus(c *catalog, report func(object, message, fix string)) {
 				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", t.qname(), TenantColumn, common))
 		}
 		for _, k := range c.constraintsOf(t) {
-			if k.kind == "x" && !contains(k.cols, TenantColumn) {
+			if k.kind == "x" && !slices.Contains(k.cols, TenantColumn) {
 				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
 					fmt.Sprintf("exclusion constraint (%s) does not include %s: Citus enforces constraints per shard only when they include the distribution column", joinNames(k.cols), TenantColumn),
 					fmt.Sprintf("add %s WITH = to the constraint", TenantColumn))
@@ -678,13 +679,4 @@ func checkCitus(c *catalog, report func(object, message, fix string)) {
 				from.qname(), TenantColumn, to.qname()),
 			fmt.Sprintf("give %s a %s column (it is then a tenant table), or drop the foreign key", from.qname(), TenantColumn))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

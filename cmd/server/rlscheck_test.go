@@ -1,4 +1,4 @@
-package rlscheck_test
+package main
 
 import (
 	"bytes"
@@ -12,21 +12,29 @@ import (
 	"github.com/pgtenant/pgtenant/internal/rlscheck"
 )
 
-func command(env rlscheck.Env, args ...string) (int, string, string) {
+// rlsEnv is the part of the server's environment rls-check reads.
+type rlsEnv struct{ DatabaseURL, AdminDatabaseURL string }
+
+// rlsCheckRun runs `server rls-check args...` the way main does, configured
+// from env, and returns the exit code, stdout and stderr.
+func rlsCheckRun(env rlsEnv, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := rlscheck.Command(context.Background(), args, env, &out, &errb)
+	getenv := func(k string) string {
+		return map[string]string{"DATABASE_URL": env.DatabaseURL, "ADMIN_DATABASE_URL": env.AdminDatabaseURL}[k]
+	}
+	code := run(context.Background(), append([]string{"rls-check"}, args...), getenv, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-// TestCommandOnMigratedDatabase is the lint `make test` and CI run: the
+// TestRLSCheckCommandOnMigratedDatabase is the lint `make test` and CI run: the
 // command, configured the way the server is (DATABASE_URL,
 // ADMIN_DATABASE_URL), on a freshly migrated database.
-func TestCommandOnMigratedDatabase(t *testing.T) {
+func TestRLSCheckCommandOnMigratedDatabase(t *testing.T) {
 	t.Parallel()
 	d := pgtest.New(t)
-	env := rlscheck.Env{DatabaseURL: d.RuntimeURL, AdminDatabaseURL: d.AdminURL}
-	code, out, stderr := command(env)
-	require.Equal(t, rlscheck.ExitClean, code, "%s%s", out, stderr)
+	env := rlsEnv{DatabaseURL: d.RuntimeURL, AdminDatabaseURL: d.AdminURL}
+	code, out, stderr := rlsCheckRun(env)
+	require.Equal(t, exitOK, code, "%s%s", out, stderr)
 	require.Contains(t, out, "runtime role(s): "+pgtest.RuntimeRole)
 	require.Contains(t, out, "admin role(s):   "+pgtest.AdminRole)
 	require.Contains(t, out, "rules, all passed")
@@ -34,8 +42,8 @@ func TestCommandOnMigratedDatabase(t *testing.T) {
 		require.Contains(t, out, "ok    "+r.ID)
 	}
 
-	code, out, _ = command(env, "--json")
-	require.Equal(t, rlscheck.ExitClean, code)
+	code, out, _ = rlsCheckRun(env, "--json")
+	require.Equal(t, exitOK, code)
 	var doc struct {
 		Clean    bool                  `json:"clean"`
 		Rules    []rlscheck.RuleResult `json:"rules"`
@@ -47,22 +55,22 @@ func TestCommandOnMigratedDatabase(t *testing.T) {
 	require.NotNil(t, doc.Findings, `"findings" is [] when clean, not null`)
 }
 
-func TestCommandFindings(t *testing.T) {
+func TestRLSCheckCommandFindings(t *testing.T) {
 	t.Parallel()
 	d := pgtest.New(t)
 	d.Fixtures(t).Exec(t, `ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; GRANT TRUNCATE ON projects TO pgtenant_app`)
-	env := rlscheck.Env{DatabaseURL: d.RuntimeURL, AdminDatabaseURL: d.AdminURL}
+	env := rlsEnv{DatabaseURL: d.RuntimeURL, AdminDatabaseURL: d.AdminURL}
 
-	code, out, _ := command(env)
-	require.Equal(t, rlscheck.ExitFindings, code, out)
+	code, out, _ := rlsCheckRun(env)
+	require.Equal(t, rlsCheckFindings, code, out)
 	require.Contains(t, out, "FAIL  tenant_rls_forced")
 	require.Contains(t, out, "- table public.tasks")
 	require.Contains(t, out, "fix: ALTER TABLE public.tasks FORCE ROW LEVEL SECURITY;")
 	require.Contains(t, out, "FAIL  runtime_role_privileges")
 	require.Contains(t, out, "2 failed, 2 finding(s)")
 
-	code, out, _ = command(env, "--json")
-	require.Equal(t, rlscheck.ExitFindings, code)
+	code, out, _ = rlsCheckRun(env, "--json")
+	require.Equal(t, rlsCheckFindings, code)
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
 	require.Equal(t, false, doc["clean"])
@@ -76,34 +84,43 @@ func TestCommandFindings(t *testing.T) {
 	require.Equal(t, "table public.tasks", first["object"])
 }
 
-func TestCommandUsageAndConfigErrors(t *testing.T) {
+func TestRLSCheckCommandUsageAndConfigErrors(t *testing.T) {
 	t.Parallel()
-	code, _, stderr := command(rlscheck.Env{}, "--frobnicate")
-	require.Equal(t, rlscheck.ExitNoCheck, code)
+	code, _, stderr := rlsCheckRun(rlsEnv{}, "--frobnicate")
+	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "usage: server rls-check")
 
-	code, _, stderr = command(rlscheck.Env{})
-	require.Equal(t, rlscheck.ExitNoCheck, code)
+	code, _, stderr = rlsCheckRun(rlsEnv{}, "extra")
+	require.Equal(t, rlsCheckNoCheck, code)
+	require.Contains(t, stderr, `unexpected argument "extra"`)
+	require.Contains(t, stderr, "usage: server rls-check")
+
+	code, _, stderr = rlsCheckRun(rlsEnv{}, "-h")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stderr, "usage: server rls-check")
+
+	code, _, stderr = rlsCheckRun(rlsEnv{})
+	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "no database")
 
-	code, _, stderr = command(rlscheck.Env{DatabaseURL: "postgres://nobody:secret-pw@127.0.0.1:1/x?connect_timeout=2"})
-	require.Equal(t, rlscheck.ExitNoCheck, code)
+	code, _, stderr = rlsCheckRun(rlsEnv{DatabaseURL: "postgres://nobody:secret-pw@127.0.0.1:1/x?connect_timeout=2"})
+	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "connect")
 	require.NotContains(t, stderr, "secret-pw")
 
-	code, out, _ := command(rlscheck.Env{}, "--rules")
-	require.Equal(t, rlscheck.ExitClean, code)
+	code, out, _ := rlsCheckRun(rlsEnv{}, "--rules")
+	require.Equal(t, exitOK, code)
 	for _, r := range rlscheck.Rules {
 		require.Contains(t, out, r.ID)
 	}
 
 	d := pgtest.New(t)
-	code, _, stderr = command(rlscheck.Env{DatabaseURL: d.RuntimeURL}, "--runtime-role", "no_such_role_x")
-	require.Equal(t, rlscheck.ExitNoCheck, code)
+	code, _, stderr = rlsCheckRun(rlsEnv{DatabaseURL: d.RuntimeURL}, "--runtime-role", "no_such_role_x")
+	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "no role named no_such_role_x")
 
 	empty := pgtest.NewEmpty(t)
-	code, _, stderr = command(rlscheck.Env{DatabaseURL: empty.OwnerURL}, "--runtime-role", pgtest.RuntimeRole)
-	require.Equal(t, rlscheck.ExitNoCheck, code)
+	code, _, stderr = rlsCheckRun(rlsEnv{DatabaseURL: empty.OwnerURL}, "--runtime-role", pgtest.RuntimeRole)
+	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "is it migrated")
 }

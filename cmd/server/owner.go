@@ -7,9 +7,9 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/config"
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -36,8 +36,8 @@ func ownerCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 	switch {
 	case verb == "list" && fs.NArg() == 0:
 	case (verb == "add" || verb == "remove") && fs.NArg() == 1:
-		email = txscope.NormalizeEmail(fs.Arg(0))
-		if !auth.ValidEmail(email) {
+		email = rules.NormalizeEmail(fs.Arg(0))
+		if !rules.ValidEmail(email) {
 			return usagef("owner %s: %q is not an email address", verb, fs.Arg(0))
 		}
 	default:

@@ -9,11 +9,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/config"
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
-	"github.com/pgtenant/pgtenant/internal/web"
 )
 
 // memberFlags collects repeated --member EMAIL:ROLE flags.
@@ -25,8 +24,8 @@ func (m *memberFlags) String() string { return fmt.Sprint(*m) }
 
 func (m *memberFlags) Set(v string) error {
 	email, role, ok := strings.Cut(v, ":")
-	email = txscope.NormalizeEmail(email)
-	if !ok || !auth.ValidEmail(email) {
+	email = rules.NormalizeEmail(email)
+	if !ok || !rules.ValidEmail(email) {
 		return fmt.Errorf("want EMAIL:ROLE, got %q", v)
 	}
 	if role != "partner" && role != "client_viewer" {
@@ -34,27 +33,6 @@ func (m *memberFlags) Set(v string) error {
 	}
 	*m = append(*m, member{email, role})
 	return nil
-}
-
-// slugify derives a slug from a tenant name: "Acme Corp" -> "acme-corp".
-func slugify(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-			dash = false
-		case b.Len() > 0 && !dash:
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	s := strings.TrimRight(b.String(), "-")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
-	}
-	return s
 }
 
 // demoProjects are what --demo puts in an otherwise empty tenant.
@@ -87,9 +65,9 @@ func seedTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		return usagef("seed-tenant: --name is required (1-200 characters)")
 	}
 	if *slug == "" {
-		*slug = slugify(*name)
+		*slug = rules.Slugify(*name)
 	}
-	if !web.ValidSlug(*slug) {
+	if !rules.ValidSlug(*slug) {
 		return usagef("seed-tenant: slug %q must be 1-63 lowercase letters, digits and inner dashes", *slug)
 	}
 	if err := cfg.Require("ADMIN_DATABASE_URL"); err != nil {

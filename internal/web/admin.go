@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -146,7 +147,7 @@ func (s *Server) adminCreateTenant(c echo.Context) error {
 		return err
 	}
 	var fes []*FieldError
-	if !ValidSlug(req.Slug) {
+	if !rules.ValidSlug(req.Slug) {
 		fes = append(fes, &FieldError{Field: "slug", Message: "must be 1-63 lowercase letters, digits and inner dashes"})
 	}
 	fes = append(fes, checkText("name", req.Name, 1, maxNameLen, false))
@@ -272,7 +273,7 @@ func (s *Server) adminAudit(c echo.Context) error {
 		p.TenantID = &id
 	}
 	if v := c.QueryParam("actor"); v != "" {
-		a := txscope.NormalizeEmail(v)
+		a := rules.NormalizeEmail(v)
 		p.Actor = &a
 	}
 	for name, dst := range map[string]**time.Time{"since": &p.Since, "until": &p.Until} {

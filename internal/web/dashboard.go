@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -178,7 +179,7 @@ func (d *dashboard) index(c echo.Context) error {
 		return d.render(c, http.StatusOK, "reason", p)
 	}
 	after := c.QueryParam("after")
-	if after != "" && !ValidSlug(after) {
+	if after != "" && !rules.ValidSlug(after) {
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidCursor, Detail: "that page link is not one this dashboard made"}
 	}
 	actor, reason, err := d.s.adminActor(c, reason)

@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -68,9 +68,9 @@ func (s *Server) addMember(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	email := txscope.NormalizeEmail(req.Email)
+	email := rules.NormalizeEmail(req.Email)
 	var fes []*FieldError
-	if !auth.ValidEmail(email) {
+	if !rules.ValidEmail(email) {
 		fes = append(fes, &FieldError{Field: "email", Message: "must be an email address"})
 	}
 	if !validMemberRole(req.Role) {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -137,24 +138,11 @@ func identityOf(c echo.Context) (auth.Identity, bool) {
 	return id, ok
 }
 
-// slugPattern is the tenant slug syntax; the tenants_slug_check constraint
-// in the schema is the same expression.
-var slugPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// ValidSlug reports whether s is a valid tenant slug: 1-63 lowercase
-// letters, digits and inner dashes (a DNS label, so it can be a subdomain).
-func ValidSlug(s string) bool { return slugPattern.MatchString(s) }
-
-// tenantKeyPattern is what a tenant key in a URL may look like: a slug or a
-// UUID. Anything else cannot name a tenant and is answered 404 without a
-// database round trip.
-var tenantKeyPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
-
 // tenantFromPath takes the tenant from the :tenant path parameter.
 func tenantFromPath(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := c.Param("tenant")
-		if !tenantKeyPattern.MatchString(key) {
+		if !rules.ValidTenantKey(key) {
 			return apiError(http.StatusNotFound, CodeNotFound, "not found")
 		}
 		c.Set(keyTenant, strings.ToLower(key))
@@ -172,7 +160,7 @@ func tenantFromHost(baseDomain string) echo.MiddlewareFunc {
 				host = h
 			}
 			slug, ok := strings.CutSuffix(host, suffix)
-			if !ok || !ValidSlug(slug) {
+			if !ok || !rules.ValidSlug(slug) {
 				return apiError(http.StatusNotFound, CodeNotFound, "not found")
 			}
 			c.Set(keyTenant, slug)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 	"github.com/pgtenant/pgtenant/internal/web"
 )
@@ -35,7 +36,7 @@ func (headerAuth) Authenticate(r *http.Request) (auth.Identity, error) {
 	if e == "" {
 		return auth.Identity{}, auth.ErrUnauthenticated
 	}
-	return auth.Identity{Email: txscope.NormalizeEmail(e), Method: "test"}, nil
+	return auth.Identity{Email: rules.NormalizeEmail(e), Method: "test"}, nil
 }
 func (headerAuth) Ready() bool     { return true }
 func (headerAuth) Mode() auth.Mode { return "test" }

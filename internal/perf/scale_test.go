@@ -182,7 +182,7 @@ func setupScale(b *testing.B, n int64) *scaleEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(s.scope.Close)
-	s.bare = newPool(b, db.AdminURL, &roundTrips{})
+	s.bare = newPool(b, db.AdminURL, &pgtest.RoundTrips{})
 	if *scalePrewarm {
 		super := pgtest.Conn(b, db.SuperURL)
 		mustExec(b, super, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -20,8 +18,8 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
-	"github.com/pgtenant/pgtenant/internal/txscope"
 	"github.com/pgtenant/pgtenant/internal/web"
 )
 
@@ -48,60 +46,26 @@ type fixture struct {
 	tenantA, tenantB   uuid.UUID
 	projectA, projectB uuid.UUID
 	taskA, taskB       uuid.UUID
-	viewerA, viewerB   uuid.UUID     // vera (A) and vic (B), client viewers
-	queries            *atomic.Int64 // statements and batches the scope sent
+	viewerA, viewerB   uuid.UUID          // vera (A) and vic (B), client viewers
+	queries            *pgtest.RoundTrips // what the scope sent
 }
-
-// queryCounter counts what reaches the database through the scope.
-type queryCounter struct{ n *atomic.Int64 }
-
-func (q queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	q.n.Add(1)
-	return ctx
-}
-func (q queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (q queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	q.n.Add(1)
-	return ctx
-}
-func (q queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (q queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (f *fixture) super(t *testing.T) *pgx.Conn { return pgtest.Conn(t, f.db.SuperURL) }
 
 const (
-	alice = "alice@a.example" // partner of A
-	bob   = "bob@b.example"   // partner of B
-	vera  = "vera@a.example"  // client viewer of A
-	olga  = "olga@ops.example"
+	alice = pgtest.AliceEmail // partner of A
+	bob   = pgtest.BobEmail   // partner of B
+	vera  = pgtest.VeraEmail  // client viewer of A
+	olga  = pgtest.OlgaEmail
 )
 
 func setup(t *testing.T, mod ...func(*web.Config)) *fixture {
 	t.Helper()
-	db := pgtest.New(t)
-	fx := db.Fixtures(t)
-	f := &fixture{db: db, fx: fx}
-	f.tenantA = fx.Tenant(t, "tenant-a")
-	f.tenantB = fx.Tenant(t, "tenant-b")
-	f.projectA = fx.Project(t, f.tenantA, "Apollo")
-	f.projectB = fx.Project(t, f.tenantB, "Borealis")
-	f.taskA = fx.Task(t, f.tenantA, f.projectA, "a task")
-	f.taskB = fx.Task(t, f.tenantB, f.projectB, "b task")
-	a, b := fx.User(t, alice), fx.User(t, bob)
-	f.viewerA, f.viewerB = fx.User(t, vera), fx.User(t, "vic@b.example")
-	fx.Owner(t, olga)
-	fx.Member(t, f.tenantA, a, "partner")
-	fx.Member(t, f.tenantB, b, "partner")
-	fx.Member(t, f.tenantA, f.viewerA, "client_viewer")
-	fx.Member(t, f.tenantB, f.viewerB, "client_viewer")
-
-	f.queries = &atomic.Int64{}
-	scope, err := txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 4,
-		Tracer: queryCounter{f.queries}})
-	require.NoError(t, err)
-	t.Cleanup(scope.Close)
+	w := pgtest.NewWorld(t)
+	f := &fixture{db: w.DB, fx: w.Fx, tenantA: w.TenantA, tenantB: w.TenantB, projectA: w.ProjectA, projectB: w.ProjectB,
+		taskA: w.TaskA, taskB: w.TaskB, viewerA: w.Vera, viewerB: w.Vic, queries: &pgtest.RoundTrips{}}
 	cfg := web.Config{
-		Scope: scope, Auth: headerAuth{},
+		Scope: kit.Scope(t, w.DB, kit.Traced(f.queries)), Auth: headerAuth{},
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BodyLimit: 4096,
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/config"
+	"github.com/pgtenant/pgtenant/internal/server"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/txscope"
-	"github.com/pgtenant/pgtenant/internal/web"
 )
 
 // serve runs the API until ctx ends (SIGTERM/SIGINT), then drains
@@ -46,8 +47,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return fmt.Errorf("refusing to start: %w", err)
 	}
 
-	api, err := web.New(web.Config{
-		Scope: scope, Auth: authn, Logger: log,
+	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Config{
+		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
 		Ready: scope.SelfCheck,
 	})

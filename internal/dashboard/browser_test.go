@@ -1,4 +1,4 @@
-package web_test
+package dashboard_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 )
 
 // chromiumPath finds Debian's chromium. Without it the browser test skips,
@@ -47,14 +48,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := chromiumPath(t)
 	iss := cfaccesstest.NewIssuer(t)
-	f, _ := cloudflareSetup(t, iss, 5*time.Second)
-	db := f.superDB(t)
-	srv := httptest.NewServer(f.srv)
+	f := setup(t, func(c *kit.AppConfig) { c.Auth = kit.Cloudflare(t, iss, 5*time.Second) })
+	db := superOf(t, f)
+	srv := httptest.NewServer(f.Echo)
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	chromeOut := &syncBuffer{}
+	chromeOut := &kit.SyncBuffer{}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox, // root in a container: no user namespaces for the sandbox
@@ -149,8 +150,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	// The database agrees.
-	require.Equal(t, "suspended", db.tenantStatus(t, f.tenantB))
-	require.Equal(t, "active", db.tenantStatus(t, f.tenantA))
+	require.Equal(t, "suspended", db.tenantStatus(t, f.TenantB))
+	require.Equal(t, "active", db.tenantStatus(t, f.TenantA))
 	log := db.auditLog(t)
 	var suspends []auditRow
 	for _, a := range log {
@@ -161,7 +162,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	require.Len(t, suspends, 1)
-	require.Equal(t, []uuid.UUID{f.tenantB}, suspends[0].Tenants)
+	require.Equal(t, []uuid.UUID{f.TenantB}, suspends[0].Tenants)
 	auditRows = len(log)
 
 	// A Partner, in another browser context: 403, and nothing changes.
@@ -177,7 +178,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	n, err := chromedp.Run(partner, chromedp.Evaluate[int](`document.querySelectorAll("#tenants, #audit, form").length`))
 	require.NoError(t, err)
 	require.Zero(t, n, "no tenant data and no forms for a partner")
-	require.Equal(t, "active", db.tenantStatus(t, f.tenantA))
-	require.Equal(t, "suspended", db.tenantStatus(t, f.tenantB))
+	require.Equal(t, "active", db.tenantStatus(t, f.TenantA))
+	require.Equal(t, "suspended", db.tenantStatus(t, f.TenantB))
 	require.Len(t, db.auditLog(t), auditRows, "the refusal wrote nothing")
 }

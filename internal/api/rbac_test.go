@@ -1,14 +1,16 @@
-package web_test
+package api_test
 
 import (
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pgtenant/pgtenant/internal/web"
+	"github.com/pgtenant/pgtenant/internal/api"
+	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
 // endpoint is one route of the tenant API with a body that would succeed.
@@ -76,18 +78,18 @@ func TestRBACMatrix(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				f := setup(t)
-				tenant, project, task, member := "tenant-a", f.projectA, f.taskA, f.viewerA
+				tenant, project, task, member := "tenant-a", f.ProjectA, f.TaskA, f.Vera
 				if !own {
-					tenant, project, task, member = "tenant-b", f.projectB, f.taskB, f.viewerB
+					tenant, project, task, member = "tenant-b", f.ProjectB, f.TaskB, f.Vic
 				}
 				for _, e := range tenantEndpoints {
 					path := strings.NewReplacer("{t}", tenant, "{p}", project.String(), "{k}", task.String(), "{u}", member.String()).Replace(e.path)
-					r := f.do(t, p.email, e.method, path, e.body)
+					r := f.Do(t, p.email, e.method, path, e.body)
 					want := p.expect(e, own)
-					require.Equal(t, want, r.status, "%s %s %s: %s", p.name, e.method, path, r.body)
+					require.Equal(t, want, r.Status, "%s %s %s: %s", p.name, e.method, path, r.Body)
 					if want >= 400 {
-						pr := r.problem(t)
-						require.Equal(t, map[int]string{401: web.CodeUnauthenticated, 403: codeFor403(p.email), 404: web.CodeNotFound}[want], pr.Code)
+						pr := r.Problem(t)
+						require.Equal(t, map[int]tenancy.Code{401: httpx.CodeUnauthenticated, 403: codeFor403(p.email), 404: tenancy.CodeNotFound}[want], pr.Code)
 					}
 				}
 			})
@@ -95,42 +97,40 @@ func TestRBACMatrix(t *testing.T) {
 	}
 }
 
-func codeFor403(email string) string {
+func codeFor403(email string) tenancy.Code {
 	if email == "nobody@nowhere.example" {
-		return web.CodeUnknownUser
+		return tenancy.CodeUnknownUser
 	}
-	return web.CodeForbidden
+	return tenancy.CodeForbidden
 }
 
-// TestDatabaseRefusesWhenAPICheckIsOff turns the API-level role check off
-// (RBAC Skipper) and shows that a Client Viewer's writes are still refused
+// TestDatabaseRefusesWhenAPICheckIsOff turns the Go-side role check off
+// (tenancy.Config.SkipRoleCheck) and shows that a Client Viewer's writes are still refused
 // by Postgres (read-only transaction, restrictive writer policies, and
 // member_add's own check), while reads keep working.
 func TestDatabaseRefusesWhenAPICheckIsOff(t *testing.T) {
 	t.Parallel()
-	f := setup(t, func(c *web.Config) {
-		c.RBAC.Skipper = func(echo.Context) bool { return true }
-	})
-	r := f.do(t, vera, "GET", "/v1/tenants/tenant-a/projects", nil)
-	require.Equal(t, 200, r.status, "positive control")
+	f := setup(t, func(c *kit.AppConfig, _ *api.Config) { c.SkipRoleCheck = true })
+	r := f.Do(t, vera, "GET", "/v1/tenants/tenant-a/projects", nil)
+	require.Equal(t, 200, r.Status, "positive control")
 	for _, e := range tenantEndpoints {
 		if !e.write {
 			continue
 		}
-		path := strings.NewReplacer("{t}", "tenant-a", "{p}", f.projectA.String(), "{k}", f.taskA.String(), "{u}", f.viewerA.String()).Replace(e.path)
-		r := f.do(t, vera, e.method, path, e.body)
-		require.Equal(t, http.StatusForbidden, r.status, "%s: %s", e.name, r.body)
-		require.Equal(t, web.CodeForbidden, r.problem(t).Code)
+		path := strings.NewReplacer("{t}", "tenant-a", "{p}", f.ProjectA.String(), "{k}", f.TaskA.String(), "{u}", f.Vera.String()).Replace(e.path)
+		r := f.Do(t, vera, e.method, path, e.body)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", e.name, r.Body)
+		require.Equal(t, tenancy.CodeForbidden, r.Problem(t).Code)
 	}
 	// Nothing changed.
-	var got web.Project
-	r = f.do(t, alice, "GET", "/v1/tenants/tenant-a/projects/"+f.projectA.String(), nil)
-	r.json(t, &got)
+	var got tenancy.Project
+	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-a/projects/"+f.ProjectA.String(), nil)
+	r.JSON(t, &got)
 	require.Equal(t, "Apollo", got.Name)
 	require.Equal(t, "", got.Description)
-	var members web.Page[web.Member]
-	r = f.do(t, alice, "GET", "/v1/tenants/tenant-a/members", nil)
-	r.json(t, &members)
+	var members tenancy.Page[tenancy.Member]
+	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-a/members", nil)
+	r.JSON(t, &members)
 	require.Len(t, members.Items, 2)
 }
 
@@ -140,66 +140,66 @@ func TestMembersAPI(t *testing.T) {
 	base := "/v1/tenants/tenant-a/members"
 	// Bob (partner of B) is added to A as a viewer: a new membership for an
 	// existing user; then a brand-new address (an invitation).
-	r := f.do(t, alice, "POST", base, map[string]any{"email": "  BOB@b.example ", "role": "client_viewer"})
-	require.Equal(t, 201, r.status, string(r.body))
-	var m web.Member
-	r.json(t, &m)
+	r := f.Do(t, alice, "POST", base, map[string]any{"email": "  BOB@b.example ", "role": "client_viewer"})
+	require.Equal(t, 201, r.Status, string(r.Body))
+	var m tenancy.Member
+	r.JSON(t, &m)
 	require.Equal(t, bob, m.Email)
-	r = f.do(t, alice, "POST", base, map[string]any{"email": bob, "role": "partner"})
-	require.Equal(t, 409, r.status)
-	r = f.do(t, alice, "POST", base, map[string]any{"email": "new@x.example", "role": "partner"})
-	require.Equal(t, 201, r.status)
-	r = f.do(t, alice, "POST", base, map[string]any{"email": "nope", "role": "owner"})
-	require.Equal(t, 422, r.status)
-	require.Len(t, r.problem(t).Errors, 2)
+	r = f.Do(t, alice, "POST", base, map[string]any{"email": bob, "role": "partner"})
+	require.Equal(t, 409, r.Status)
+	r = f.Do(t, alice, "POST", base, map[string]any{"email": "new@x.example", "role": "partner"})
+	require.Equal(t, 201, r.Status)
+	r = f.Do(t, alice, "POST", base, map[string]any{"email": "nope", "role": "owner"})
+	require.Equal(t, 422, r.Status)
+	require.Len(t, r.Problem(t).Errors, 2)
 
 	// The invited address can now sign in and sees tenant A.
-	r = f.do(t, "new@x.example", "GET", "/v1/tenants/tenant-a/projects", nil)
-	require.Equal(t, 200, r.status)
+	r = f.Do(t, "new@x.example", "GET", "/v1/tenants/tenant-a/projects", nil)
+	require.Equal(t, 200, r.Status)
 	// Bob now reads A, but cannot write there.
-	r = f.do(t, bob, "GET", "/v1/tenants/tenant-a/projects", nil)
-	require.Equal(t, 200, r.status)
-	r = f.do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
-	require.Equal(t, 403, r.status)
+	r = f.Do(t, bob, "GET", "/v1/tenants/tenant-a/projects", nil)
+	require.Equal(t, 200, r.Status)
+	r = f.Do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
+	require.Equal(t, 403, r.Status)
 
-	var page web.Page[web.Member]
-	r = f.do(t, vera, "GET", base+"?limit=2", nil)
-	require.Equal(t, 200, r.status)
-	r.json(t, &page)
+	var page tenancy.Page[tenancy.Member]
+	r = f.Do(t, vera, "GET", base+"?limit=2", nil)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &page)
 	require.Len(t, page.Items, 2)
 	require.NotNil(t, page.NextCursor)
 	emails := []string{}
 	for _, it := range page.Items {
 		emails = append(emails, it.Email)
 	}
-	r = f.do(t, vera, "GET", base+"?limit=2&cursor="+*page.NextCursor, nil)
-	r.json(t, &page)
+	r = f.Do(t, vera, "GET", base+"?limit=2&cursor="+*page.NextCursor, nil)
+	r.JSON(t, &page)
 	for _, it := range page.Items {
 		emails = append(emails, it.Email)
 	}
 	require.ElementsMatch(t, []string{alice, vera, bob, "new@x.example"}, emails, "A's members only")
 
 	// Promote bob; then he writes. Revoke him; his next request is 404.
-	r = f.do(t, alice, "PATCH", base+"/"+m.UserID.String(), map[string]any{"role": "partner"})
-	require.Equal(t, 200, r.status, string(r.body))
-	r = f.do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
-	require.Equal(t, 201, r.status)
-	r = f.do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)
-	require.Equal(t, 204, r.status)
-	r = f.do(t, bob, "GET", "/v1/tenants/tenant-a/projects", nil)
-	require.Equal(t, 404, r.status, "revocation takes effect on the next request")
-	r = f.do(t, bob, "GET", "/v1/tenants/tenant-b/projects", nil)
-	require.Equal(t, 200, r.status, "his own tenant is untouched")
-	r = f.do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)
-	require.Equal(t, 404, r.status)
+	r = f.Do(t, alice, "PATCH", base+"/"+m.UserID.String(), map[string]any{"role": "partner"})
+	require.Equal(t, 200, r.Status, string(r.Body))
+	r = f.Do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
+	require.Equal(t, 201, r.Status)
+	r = f.Do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)
+	require.Equal(t, 204, r.Status)
+	r = f.Do(t, bob, "GET", "/v1/tenants/tenant-a/projects", nil)
+	require.Equal(t, 404, r.Status, "revocation takes effect on the next request")
+	r = f.Do(t, bob, "GET", "/v1/tenants/tenant-b/projects", nil)
+	require.Equal(t, 200, r.Status, "his own tenant is untouched")
+	r = f.Do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)
+	require.Equal(t, 404, r.Status)
 }
 
 func TestSubdomainTenant(t *testing.T) {
 	t.Parallel()
-	f := setup(t, func(c *web.Config) { c.BaseDomain = "app.example.com" })
+	f := setup(t, func(_ *kit.AppConfig, c *api.Config) { c.BaseDomain = "app.example.com" })
 	get := func(host, email string) int {
-		r := f.doHost(t, host, email, "GET", "/v1/projects")
-		return r.status
+		r := f.DoHost(t, host, email, "GET", "/v1/projects")
+		return r.Status
 	}
 	require.Equal(t, 200, get("tenant-a.app.example.com", alice))
 	require.Equal(t, 200, get("tenant-a.app.example.com:8443", alice))
@@ -208,6 +208,6 @@ func TestSubdomainTenant(t *testing.T) {
 	require.Equal(t, 404, get("x.tenant-a.app.example.com", alice))
 	require.Equal(t, 404, get("tenant-a.evil.example", alice))
 	// The path form keeps working alongside.
-	r := f.do(t, alice, "GET", "/v1/tenants/tenant-a/projects", nil)
-	require.Equal(t, 200, r.status)
+	r := f.Do(t, alice, "GET", "/v1/tenants/tenant-a/projects", nil)
+	require.Equal(t, 200, r.Status)
 }

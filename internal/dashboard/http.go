@@ -1,4 +1,4 @@
-package web
+package dashboard
 
 import (
 	"encoding/base64"
@@ -8,11 +8,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/pgtenant/pgtenant/internal/txscope"
+	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
-
-// CodeCSRF is the error code of a dashboard form refused by the CSRF check.
-const CodeCSRF = "csrf_failed"
 
 // Dashboard CSRF settings.
 const (
@@ -25,19 +23,19 @@ const (
 	csrfCookieMaxAge = 12 * 60 * 60
 )
 
-// dashboardCSPValue allows the embedded stylesheet and same-origin form
+// cspValue allows the embedded stylesheet and same-origin form
 // posts, nothing else: no script at all (inline or not), no inline style,
 // no framing (clickjacking of the suspend buttons), no <base> rewriting of
 // the relative form actions, no plug-ins, images or connections.
-const dashboardCSPValue = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const cspValue = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// dashboardHeaders sets the security headers of every dashboard response,
+// securityHeaders sets the security headers of every dashboard response,
 // error pages included. They are set before the handler runs, so they are
 // there whatever path the response takes.
-func dashboardHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", dashboardCSPValue)
+		h.Set("Content-Security-Policy", cspValue)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -48,7 +46,7 @@ func dashboardHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// dashboardCSRF protects the dashboard's forms with Echo's CSRF middleware,
+// csrf protects the dashboard's forms with Echo's CSRF middleware,
 // which checks in two ways:
 //
 //   - Fetch metadata first: a browser that sends Sec-Fetch-Site is allowed
@@ -62,7 +60,7 @@ func dashboardHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 //
 // Both variants of the cookie (Secure or not) are built once; the request
 // picks one. Every refusal is the same 403 with CodeCSRF.
-func dashboardCSRF() echo.MiddlewareFunc {
+func csrf() echo.MiddlewareFunc {
 	build := func(secure bool) echo.MiddlewareFunc {
 		return middleware.CSRFWithConfig(middleware.CSRFConfig{
 			TokenLookup:    "form:" + csrfFormField,
@@ -93,8 +91,8 @@ func dashboardCSRF() echo.MiddlewareFunc {
 			}
 			err := h(c)
 			if err != nil && c.Get(passed) == nil {
-				return &Error{Status: http.StatusForbidden, Code: CodeCSRF,
-					Detail: "this form is stale or came from another site: reload the dashboard and try again", Internal: err}
+				return &tenancy.Error{Code: httpx.CodeCSRF,
+					Message: "this form is stale or came from another site: reload the dashboard and try again", Err: err}
 			}
 			return err
 		}
@@ -107,11 +105,11 @@ func dashboardCSRF() echo.MiddlewareFunc {
 // own cookies, which costs nobody else anything.
 func isSecure(c echo.Context) bool { return c.Scheme() == "https" }
 
-// dashboardCookie is the shape of every cookie the dashboard sets: a
+// cookie is the shape of every cookie the dashboard sets: a
 // session cookie (no Max-Age, no Expires), sent only to /admin, never to
 // scripts, never with a request another site starts, and only over TLS
 // when the page came over TLS.
-func dashboardCookie(c echo.Context, name, value string) *http.Cookie {
+func cookie(c echo.Context, name, value string) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/admin",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isSecure(c),
@@ -119,40 +117,29 @@ func dashboardCookie(c echo.Context, name, value string) *http.Cookie {
 }
 
 // htmlErrors renders any error of a dashboard route as a small HTML page,
-// with the status and message the API's mapping (toAPIError) decides and
-// the same logging as the API's error handler. Nothing of an internal
-// error reaches the page.
+// with the status and message the shared mapping (httpx.Failure, Status)
+// decides and the API's logging. Nothing of an internal error reaches the
+// page.
 func (d *dashboard) htmlErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
 		if err == nil {
 			return nil
 		}
-		ae := toAPIError(err)
-		attrs := []any{"request_id", requestID(c), "status", ae.Status, "code", ae.Code,
-			"method", c.Request().Method, "path", c.Request().URL.Path}
-		if ae.Internal != nil {
-			attrs = append(attrs, "err", ae.Internal.Error())
-		}
-		switch {
-		case ae.Status >= 500:
-			d.s.log.Error("request failed", attrs...)
-		case ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden:
-			d.s.log.Info("request refused", attrs...)
-		default:
-			d.s.log.Debug("client error", attrs...)
-		}
+		e := httpx.Failure(err)
+		status := httpx.Status(e.Code)
+		httpx.LogFailure(d.log, c, status, e)
 		if c.Response().Committed {
 			return nil
 		}
-		if ae.Status == http.StatusUnauthorized {
-			c.Response().Header().Set("WWW-Authenticate", `Cloudflare-Access realm="pgtenant"`)
+		if status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", httpx.WWWAuthenticate)
 		}
-		p := d.page(c, http.StatusText(ae.Status))
-		p.Code, p.Message, p.RequestID = ae.Code, ae.Detail, requestID(c)
-		if rerr := d.render(c, ae.Status, "error", p); rerr != nil {
-			d.s.log.Error("dashboard error page failed", "request_id", requestID(c), "err", rerr.Error())
-			return c.String(ae.Status, http.StatusText(ae.Status))
+		p := newPage(c, http.StatusText(status))
+		p.Code, p.Message, p.RequestID = string(e.Code), e.Message, httpx.RequestIDOf(c)
+		if rerr := render(c, status, "error", p); rerr != nil {
+			d.log.Error("dashboard error page failed", "request_id", httpx.RequestIDOf(c), "err", rerr.Error())
+			return c.String(status, http.StatusText(status))
 		}
 		return nil
 	}
@@ -168,7 +155,7 @@ const reasonCookieName = "pgtenant_admin_reason"
 
 // reasonOf returns the remembered reason for email, if any and usable. A
 // cookie that is malformed, unusable or someone else's counts as none.
-func (d *dashboard) reasonOf(c echo.Context, email string) (string, bool) {
+func reasonOf(c echo.Context, email string) (string, bool) {
 	ck, err := c.Cookie(reasonCookieName)
 	if err != nil || ck.Value == "" {
 		return "", false
@@ -182,7 +169,7 @@ func (d *dashboard) reasonOf(c echo.Context, email string) (string, bool) {
 	if err1 != nil || err2 != nil || string(owner) != email {
 		return "", false
 	}
-	reason, err := txscope.CleanReason(string(raw))
+	reason, err := tenancy.CleanReason(string(raw))
 	if err != nil {
 		return "", false
 	}
@@ -191,11 +178,11 @@ func (d *dashboard) reasonOf(c echo.Context, email string) (string, bool) {
 
 func setReasonCookie(c echo.Context, email, reason string) {
 	v := base64.RawURLEncoding.EncodeToString([]byte(email)) + "." + base64.RawURLEncoding.EncodeToString([]byte(reason))
-	c.SetCookie(dashboardCookie(c, reasonCookieName, v))
+	c.SetCookie(cookie(c, reasonCookieName, v))
 }
 
 func clearReasonCookie(c echo.Context) {
-	ck := dashboardCookie(c, reasonCookieName, "")
+	ck := cookie(c, reasonCookieName, "")
 	ck.MaxAge = -1
 	c.SetCookie(ck)
 }

@@ -1,0 +1,94 @@
+// Package server composes pgtenant's HTTP server: the shared Echo stack of
+// internal/httpx, the JSON API (internal/api) and the Owner dashboard
+// (internal/dashboard) on one router, and the health and readiness probes.
+// It is the one place that knows both transports; neither knows the other.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pgtenant/pgtenant/internal/api"
+	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/dashboard"
+	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
+)
+
+// Config configures the server.
+type Config struct {
+	// Service performs the operations. Required.
+	Service *tenancy.Service
+	// Auth verifies identities. Required.
+	Auth auth.Authenticator
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// BodyLimit bounds request bodies in bytes (default 1 MiB).
+	BodyLimit int64
+	// RequestTimeout bounds each request's context (default 10s).
+	RequestTimeout time.Duration
+	// BaseDomain, when set, also serves the tenant routes on
+	// {slug}.{BaseDomain} (see api.Config).
+	BaseDomain string
+	// Ready is the database part of readiness (the self-check).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP server's handler.
+type Server struct {
+	e     *echo.Echo
+	auth  auth.Authenticator
+	ready func(ctx context.Context) error
+}
+
+// New builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Auth == nil {
+		return nil, errors.New("server: Config.Service and Config.Auth are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout})
+	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Ready}
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	if err := api.Mount(e, api.Config{Service: cfg.Service, Auth: cfg.Auth, BaseDomain: cfg.BaseDomain}); err != nil {
+		return nil, err
+	}
+	if err := dashboard.Mount(e, dashboard.Config{Service: cfg.Service, Auth: cfg.Auth, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Echo exposes the router, for adding routes in extensions and tests.
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the database is reachable with the roles the
+// server expects and the authenticator can verify tokens.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if !s.auth.Ready() {
+		return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: identity keys not loaded", Err: auth.ErrNotReady}
+	}
+	if s.ready != nil {
+		if err := s.ready(ctx); err != nil {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/config"
+	"github.com/pgtenant/pgtenant/internal/readiness"
 	"github.com/pgtenant/pgtenant/internal/server"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/txscope"
@@ -40,12 +41,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer scope.Close()
+	// The first self-check decides whether to start at all; the monitor
+	// then re-runs it in the background, and /readyz reads its verdict.
+	ready := readiness.New(readiness.Config{Check: scope.SelfCheck, Logger: log})
 	checkCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = scope.SelfCheck(checkCtx)
+	err = ready.Refresh(checkCtx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
+	runCtx, stopChecks := context.WithCancel(ctx)
+	checksDone := make(chan struct{})
+	go func() { ready.Run(runCtx); close(checksDone) }()
+	defer func() { stopChecks(); <-checksDone }() // before the pools close
 
 	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
 	if err != nil {
@@ -54,7 +62,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	api, err := server.New(server.Config{
 		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
-		Ready: scope.SelfCheck,
+		Readiness: ready,
 	})
 	if err != nil {
 		return err
@@ -80,6 +88,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	case <-ctx.Done():
 	}
+	// Not ready from now on, before the listener closes: a probe that is
+	// already in flight gets 503, and so does any that arrives while
+	// requests drain.
+	ready.Drain()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()

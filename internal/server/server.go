@@ -5,7 +5,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/dashboard"
 	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/readiness"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
@@ -35,15 +35,17 @@ type Config struct {
 	// BaseDomain, when set, also serves the tenant routes on
 	// {slug}.{BaseDomain} (see api.Config).
 	BaseDomain string
-	// Ready is the database part of readiness (the self-check).
-	Ready func(ctx context.Context) error
+	// Readiness holds the cached verdict of the database self-check and
+	// turns not-ready when shutdown begins; nil: ready whenever the
+	// authenticator is (tests).
+	Readiness *readiness.Monitor
 }
 
 // Server is the HTTP server's handler.
 type Server struct {
 	e     *echo.Echo
 	auth  auth.Authenticator
-	ready func(ctx context.Context) error
+	ready *readiness.Monitor
 }
 
 // New builds the server.
@@ -55,7 +57,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout})
-	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Ready}
+	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	if err := api.Mount(e, api.Config{Service: cfg.Service, Auth: cfg.Auth, BaseDomain: cfg.BaseDomain}); err != nil {
@@ -77,16 +79,18 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 when the database is reachable with the roles the
-// server expects and the authenticator can verify tokens.
+// readyz answers 200 when the authenticator can verify tokens and the last
+// database self-check passed (see internal/readiness): the probe reads
+// state and runs no query, so probes cost nothing and cannot pile up on a
+// slow database. From the moment shutdown begins it answers 503.
 func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
-	defer cancel()
 	if !s.auth.Ready() {
 		return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: identity keys not loaded", Err: auth.ErrNotReady}
 	}
 	if s.ready != nil {
-		if err := s.ready(ctx); err != nil {
+		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
+		} else if err != nil {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
 	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
+	"github.com/pgtenant/pgtenant/internal/readiness"
 	"github.com/pgtenant/pgtenant/internal/server"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
@@ -23,21 +24,28 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 type fixture struct {
 	*pgtest.World
-	srv *server.Server
+	srv   *server.Server
+	ready *readiness.Monitor
+	rt    *pgtest.RoundTrips // everything the scope sent, self-checks included
 }
 
-// setup serves both transports, composed, over a fresh World.
+// setup serves both transports, composed, over a fresh World, with the
+// readiness monitor cmd/server uses (the scope's self-check), checked once.
 func setup(t *testing.T, mod ...func(*server.Config)) *fixture {
 	t.Helper()
 	w := pgtest.NewWorld(t)
+	rt := &pgtest.RoundTrips{}
+	scope := kit.Scope(t, w.DB, kit.Traced(rt))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := server.Config{Service: kit.Service(t, kit.Scope(t, w.DB)), Auth: kit.HeaderAuth{}, Logger: log}
+	ready := readiness.New(readiness.Config{Check: scope.SelfCheck, Logger: log})
+	require.NoError(t, ready.Refresh(t.Context()))
+	cfg := server.Config{Service: kit.Service(t, scope), Auth: kit.HeaderAuth{}, Logger: log, Readiness: ready}
 	for _, m := range mod {
 		m(&cfg)
 	}
 	srv, err := server.New(cfg)
 	require.NoError(t, err)
-	return &fixture{World: w, srv: srv}
+	return &fixture{World: w, srv: srv, ready: ready, rt: rt}
 }
 
 func (f *fixture) do(t *testing.T, email, method, path string, header ...string) kit.Response {
@@ -47,6 +55,45 @@ func (f *fixture) do(t *testing.T, email, method, path string, header ...string)
 		req.Header.Set(header[i], header[i+1])
 	}
 	return kit.Serve(f.srv, req)
+}
+
+// TestReadyzReadsCachedState: a probe runs no query (before, every probe
+// re-ran the role check, re-hashed the policies and recomputed the catalog
+// fingerprint); the verdict changes when the background check runs, here
+// after a policy drift.
+func TestReadyzReadsCachedState(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.rt.Reset()
+	for range 20 {
+		r := f.do(t, "", "GET", "/readyz")
+		require.Equal(t, 200, r.Status, string(r.Body))
+	}
+	require.Zero(t, f.rt.Load(), "probes read state, they run no query")
+
+	f.Fx.Exec(t, "ALTER TABLE projects NO FORCE ROW LEVEL SECURITY") // a hand edit: the catalog drifts
+	require.Equal(t, 200, f.do(t, "", "GET", "/readyz").Status, "cached until the next check")
+	require.Error(t, f.ready.Refresh(t.Context()))
+	r := f.do(t, "", "GET", "/readyz")
+	require.Equal(t, 503, r.Status)
+	p := r.Problem(t)
+	require.Equal(t, tenancy.CodeUnavailable, p.Code)
+	require.Equal(t, "not ready: database check failed", p.Detail)
+	require.NotContains(t, string(r.Body), "projects", "the reason stays in the log")
+}
+
+// TestReadyzFailsAsSoonAsDrainBegins: once shutdown begins the probe
+// answers 503, while the process is still alive and requests still run.
+func TestReadyzFailsAsSoonAsDrainBegins(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	require.Equal(t, 200, f.do(t, "", "GET", "/readyz").Status, "positive control")
+	f.ready.Drain()
+	r := f.do(t, "", "GET", "/readyz")
+	require.Equal(t, 503, r.Status)
+	require.Equal(t, "not ready: shutting down", r.Problem(t).Detail)
+	require.Equal(t, 200, f.do(t, "", "GET", "/healthz").Status, "alive")
+	require.Equal(t, 200, f.do(t, pgtest.AliceEmail, "GET", "/v1/tenants/tenant-a/projects").Status, "in-flight work still served")
 }
 
 func TestHealthAndReady(t *testing.T) {

@@ -101,7 +101,9 @@ func (s *Service) SetMemberRole(ctx context.Context, c Caller, user uuid.UUID, r
 	}
 	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberSetRoleRow, error) {
 		return q.MemberSetRole(ctx, dbgen.MemberSetRoleParams{Role: role, UserID: user})
-	}, func(r dbgen.MemberSetRoleRow) MemberRole { return MemberRole{UserID: r.UserID, Role: r.Role, JoinedAt: r.CreatedAt} })
+	}, func(r dbgen.MemberSetRoleRow) MemberRole {
+		return MemberRole{UserID: r.UserID, Role: r.Role, JoinedAt: r.CreatedAt}
+	})
 }
 
 // RemoveMember removes a member (Owners and Partners); it takes effect on

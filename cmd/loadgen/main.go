@@ -39,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&spec.Members, "members", 0, "memberships (one user each); 0 = max(2*tenants, projects/20)")
 	fs.Float64Var(&spec.Skew, "skew", 1, "Zipf exponent of tenant sizes (0 = uniform)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed for ids")
-	truncate := fs.Bool("truncate", false, "empty tenants, users, memberships, projects and tasks first (and COPY WITH FREEZE)")
+	truncate := fs.Bool("truncate", false, "empty tenants, users, memberships, projects, tasks and task comments first (and COPY WITH FREEZE)")
 	noTriggers := fs.Bool("no-triggers", false, "skip foreign-key triggers while loading (session_replication_role = replica; superuser only)")
 	if err := fs.Parse(args); err != nil {
 		return err

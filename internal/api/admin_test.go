@@ -3,7 +3,6 @@ package api_test
 import (
 	"log/slog"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -124,7 +123,7 @@ func TestAdminTenantsAndAudit(t *testing.T) {
 	r = admin(t, f, olga, "unpaid invoice INV-7", "POST", "/v1/admin/tenants/"+f.TenantB.String()+"/suspend", nil)
 	require.Equal(t, 200, r.Status, string(r.Body))
 	for _, e := range tenantEndpoints {
-		path := strings.NewReplacer("{t}", "tenant-b", "{p}", f.ProjectB.String(), "{k}", f.TaskB.String(), "{u}", f.Vic.String()).Replace(e.path)
+		path := e.pathIn(f, false)
 		resp := f.Do(t, bob, e.method, path, e.body)
 		require.Equal(t, 404, resp.Status, "suspended: %s %s", e.method, path)
 	}

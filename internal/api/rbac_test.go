@@ -9,16 +9,27 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/api"
 	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/pgtest"
 	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
 // endpoint is one route of the tenant API with a body that would succeed.
 type endpoint struct {
-	name, method, path string // path uses {t}, {p}, {k} (task), {u} (member user id)
+	name, method, path string // path uses {t}, {p}, {k} (task), {c} (comment), {u} (member user id)
 	body               any
 	write              bool
 	success            int
+}
+
+// pathIn fills e's path with the World's ids in tenant A (own) or B.
+func (e endpoint) pathIn(f *fixture, own bool) string {
+	tenant, project, task, comment, member := pgtest.TenantASlug, f.ProjectA, f.TaskA, f.CommentA, f.Vera
+	if !own {
+		tenant, project, task, comment, member = pgtest.TenantBSlug, f.ProjectB, f.TaskB, f.CommentB, f.Vic
+	}
+	return strings.NewReplacer("{t}", tenant, "{p}", project.String(), "{k}", task.String(), "{c}", comment.String(),
+		"{u}", member.String()).Replace(e.path)
 }
 
 var tenantEndpoints = []endpoint{
@@ -32,6 +43,9 @@ var tenantEndpoints = []endpoint{
 	{"update task", "PATCH", "/v1/tenants/{t}/projects/{p}/tasks/{k}", map[string]any{"done": true}, true, 200},
 	{"add member", "POST", "/v1/tenants/{t}/members", map[string]any{"email": "newbie@x.example", "role": "client_viewer"}, true, 201},
 	{"change member role", "PATCH", "/v1/tenants/{t}/members/{u}", map[string]any{"role": "partner"}, true, 200},
+	{"list comments", "GET", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments", nil, false, 200},
+	{"add comment", "POST", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments", map[string]any{"body": "looks good"}, true, 201},
+	{"delete comment", "DELETE", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments/{c}", nil, true, 204},
 	{"delete task", "DELETE", "/v1/tenants/{t}/projects/{p}/tasks/{k}", nil, true, 204},
 	{"remove member", "DELETE", "/v1/tenants/{t}/members/{u}", nil, true, 204},
 	{"delete project", "DELETE", "/v1/tenants/{t}/projects/{p}", nil, true, 204},
@@ -78,12 +92,8 @@ func TestRBACMatrix(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				f := setup(t)
-				tenant, project, task, member := "tenant-a", f.ProjectA, f.TaskA, f.Vera
-				if !own {
-					tenant, project, task, member = "tenant-b", f.ProjectB, f.TaskB, f.Vic
-				}
 				for _, e := range tenantEndpoints {
-					path := strings.NewReplacer("{t}", tenant, "{p}", project.String(), "{k}", task.String(), "{u}", member.String()).Replace(e.path)
+					path := e.pathIn(f, own)
 					r := f.Do(t, p.email, e.method, path, e.body)
 					want := p.expect(e, own)
 					require.Equal(t, want, r.Status, "%s %s %s: %s", p.name, e.method, path, r.Body)
@@ -117,7 +127,7 @@ func TestDatabaseRefusesWhenAPICheckIsOff(t *testing.T) {
 		if !e.write {
 			continue
 		}
-		path := strings.NewReplacer("{t}", "tenant-a", "{p}", f.ProjectA.String(), "{k}", f.TaskA.String(), "{u}", f.Vera.String()).Replace(e.path)
+		path := e.pathIn(f, true)
 		r := f.Do(t, vera, e.method, path, e.body)
 		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", e.name, r.Body)
 		require.Equal(t, tenancy.CodeForbidden, r.Problem(t).Code)
@@ -132,6 +142,11 @@ func TestDatabaseRefusesWhenAPICheckIsOff(t *testing.T) {
 	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-a/members", nil)
 	r.JSON(t, &members)
 	require.Len(t, members.Items, 2)
+	var comments tenancy.Page[tenancy.Comment]
+	r = f.Do(t, alice, "GET", endpoint{path: "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments"}.pathIn(f, true), nil)
+	r.JSON(t, &comments)
+	require.Len(t, comments.Items, 1)
+	require.Equal(t, f.CommentA, comments.Items[0].ID)
 }
 
 func TestMembersAPI(t *testing.T) {

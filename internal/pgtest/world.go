@@ -21,8 +21,9 @@ const (
 // World is the two-tenant world the integration tests of every package run
 // in, so that an isolation test anywhere has the same positive control (A's
 // rows, as A's members) and denial (B's rows): tenant-a and tenant-b with a
-// project and a task each, one partner and one client viewer per tenant, and
-// a platform Owner. Rows are inserted as a superuser, past RLS.
+// project, a task and a comment on it each, one partner and one client
+// viewer per tenant, and a platform Owner. Rows are inserted as a
+// superuser, past RLS.
 type World struct {
 	DB *DB
 	Fx *Fixtures
@@ -30,6 +31,7 @@ type World struct {
 	TenantA, TenantB   uuid.UUID
 	ProjectA, ProjectB uuid.UUID // "Apollo" (A), "Borealis" (B)
 	TaskA, TaskB       uuid.UUID // "a task" (A), "b task" (B)
+	CommentA, CommentB uuid.UUID // on TaskA by Alice, on TaskB by Bob
 
 	Alice, Bob uuid.UUID // partners of A and B
 	Vera, Vic  uuid.UUID // client viewers of A and B
@@ -57,5 +59,7 @@ func NewWorld(t testing.TB) *World {
 	fx.Member(t, w.TenantB, w.Bob, "partner")
 	fx.Member(t, w.TenantA, w.Vera, "client_viewer")
 	fx.Member(t, w.TenantB, w.Vic, "client_viewer")
+	w.CommentA = fx.Comment(t, w.TenantA, w.TaskA, w.Alice, "a comment")
+	w.CommentB = fx.Comment(t, w.TenantB, w.TaskB, w.Bob, "b comment")
 	return w
 }

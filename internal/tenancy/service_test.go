@@ -375,3 +375,43 @@ func TestSeedAndOwnersFromTheCommandLine(t *testing.T) {
 	_, err = e.svc.AddOwner(ctx, op, "not-an-email")
 	requireCode(t, tenancy.CodeValidation, err)
 }
+
+func TestComments(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	c, err := e.svc.AddComment(ctx, alice, e.ProjectA, e.TaskA, tenancy.CommentInput{Body: "second"})
+	require.NoError(t, err)
+	require.Equal(t, pgtest.AliceEmail, c.AuthorEmail)
+	require.Equal(t, e.Alice, *c.AuthorID)
+
+	page, err := e.svc.ListComments(ctx, vera, e.ProjectA, e.TaskA, tenancy.PageRequest{Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, "a comment", page.Items[0].Body)
+	next, err := e.svc.ListComments(ctx, vera, e.ProjectA, e.TaskA, tenancy.PageRequest{Limit: 1, Cursor: *page.NextCursor})
+	require.NoError(t, err)
+	require.Equal(t, c.ID, next.Items[0].ID)
+	_, err = e.svc.ListTasks(ctx, vera, e.ProjectA, tenancy.PageRequest{Cursor: *page.NextCursor})
+	requireCode(t, tenancy.CodeInvalidCursor, err, "a comments cursor is no tasks cursor")
+
+	e.rt.Reset()
+	_, err = e.svc.AddComment(ctx, alice, e.ProjectA, e.TaskA, tenancy.CommentInput{Body: " \n "})
+	requireCode(t, tenancy.CodeValidation, err)
+	require.Zero(t, e.rt.Load())
+	_, err = e.svc.AddComment(ctx, vera, e.ProjectA, e.TaskA, tenancy.CommentInput{Body: "viewer"})
+	requireCode(t, tenancy.CodeForbidden, err)
+	requireCode(t, tenancy.CodeForbidden, e.svc.DeleteComment(ctx, vera, e.ProjectA, e.TaskA, c.ID))
+
+	// B's task and comment through A, or A's task under the wrong project.
+	_, err = e.svc.ListComments(ctx, alice, e.ProjectB, e.TaskB, tenancy.PageRequest{})
+	requireCode(t, tenancy.CodeNotFound, err)
+	_, err = e.svc.AddComment(ctx, alice, e.ProjectB, e.TaskA, tenancy.CommentInput{Body: "wrong project"})
+	requireCode(t, tenancy.CodeNotFound, err)
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectB, e.TaskB, e.CommentB))
+	bs, err := e.svc.ListComments(ctx, bob, e.ProjectB, e.TaskB, tenancy.PageRequest{})
+	require.NoError(t, err)
+	require.Len(t, bs.Items, 1, "B's comment untouched")
+
+	require.NoError(t, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID))
+}

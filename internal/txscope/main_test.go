@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // bundle is pgtest.World under the names these tests use: two tenants with
-// a project and a task each, and one user per role: alice (partner of A),
+// a project, a task and a comment each, and one user per role: alice (partner of A),
 // bob (partner of B), vera (client viewer of A), vic (client viewer of B),
 // olga (Owner, no membership).
 type bundle struct {
@@ -25,6 +25,7 @@ type bundle struct {
 	tenantA, tenantB   uuid.UUID
 	projectA, projectB uuid.UUID
 	taskA, taskB       uuid.UUID
+	commentA, commentB uuid.UUID
 	alice, bob, vera   uuid.UUID
 	vic, olga          uuid.UUID
 }
@@ -48,6 +49,7 @@ func setup(t *testing.T, opts ...func(*txscope.Config)) *bundle {
 		tenantA: w.TenantA, tenantB: w.TenantB,
 		projectA: w.ProjectA, projectB: w.ProjectB,
 		taskA: w.TaskA, taskB: w.TaskB,
+		commentA: w.CommentA, commentB: w.CommentB,
 		alice: w.Alice, bob: w.Bob, vera: w.Vera, vic: w.Vic, olga: w.Olga,
 	}
 }

@@ -10,6 +10,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -61,7 +62,7 @@ func (h *handlers) tenantRoutes(e *echo.Echo, prefix string, mw ...echo.Middlewa
 		method, path string
 		h            echo.HandlerFunc
 	}{
-		{http.MethodGet, "/projects", h.listProjects},
+		{http.MethodGet, "/projects", listOf(h.svc.ListProjects)},
 		{http.MethodPost, "/projects", h.createProject},
 		{http.MethodGet, "/projects/:project", h.getProject},
 		{http.MethodPatch, "/projects/:project", h.updateProject},
@@ -73,7 +74,7 @@ func (h *handlers) tenantRoutes(e *echo.Echo, prefix string, mw ...echo.Middlewa
 		{http.MethodGet, "/projects/:project/tasks/:task/comments", h.listComments},
 		{http.MethodPost, "/projects/:project/tasks/:task/comments", h.addComment},
 		{http.MethodDelete, "/projects/:project/tasks/:task/comments/:comment", h.deleteComment},
-		{http.MethodGet, "/members", h.listMembers},
+		{http.MethodGet, "/members", listOf(h.svc.ListMembers)},
 		{http.MethodPost, "/members", h.addMember},
 		{http.MethodPatch, "/members/:user", h.setMemberRole},
 		{http.MethodDelete, "/members/:user", h.removeMember},
@@ -139,6 +140,18 @@ func created(c echo.Context, id string, v any, err error) error {
 	}
 	c.Response().Header().Set(echo.HeaderLocation, c.Request().URL.Path+"/"+id)
 	return c.JSON(http.StatusCreated, v)
+}
+
+// listOf answers GET with one page of a tenant-wide list operation.
+func listOf[T any](list func(context.Context, tenancy.Caller, tenancy.PageRequest) (tenancy.Page[T], error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, err := httpx.PageRequest(c)
+		if err != nil {
+			return err
+		}
+		p, err := list(c.Request().Context(), caller(c), r)
+		return reply(c, http.StatusOK, p, err)
+	}
 }
 
 // noContent answers 204, or returns err.

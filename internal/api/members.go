@@ -18,16 +18,6 @@ type roleBody struct {
 	Role string `json:"role"`
 }
 
-// GET /members?limit=&cursor=: every role may list the tenant's members.
-func (h *handlers) listMembers(c echo.Context) error {
-	r, err := httpx.PageRequest(c)
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.ListMembers(c.Request().Context(), caller(c), r)
-	return reply(c, http.StatusOK, p, err)
-}
-
 // POST /members {"email","role"}: a new address becomes a user row (an
 // invitation); 409 when already a member.
 func (h *handlers) addMember(c echo.Context) error {

@@ -19,16 +19,6 @@ type projectPatchBody struct {
 	Description *string `json:"description"`
 }
 
-// GET /projects?limit=&cursor=
-func (h *handlers) listProjects(c echo.Context) error {
-	r, err := httpx.PageRequest(c)
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.ListProjects(c.Request().Context(), caller(c), r)
-	return reply(c, http.StatusOK, p, err)
-}
-
 // POST /projects {"name","description"}
 func (h *handlers) createProject(c echo.Context) error {
 	var b projectBody

@@ -123,53 +123,50 @@ func (l listing) decode(s string) (position, error) {
 	if err != nil || len(b) < 2 || b[0] != cursorVersion || b[1] != l.tag {
 		return position{}, errCursor
 	}
-	b = b[2:]
+	r := cursorReader{b: b[2:]}
 	var p position
-	take := func(n int) []byte {
-		if len(b) < n {
-			return nil
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
 	for _, f := range []byte(l.shape) {
 		switch f {
 		case 't':
-			v := take(8)
-			if v == nil || int64(binary.BigEndian.Uint64(v)) < 0 {
-				return position{}, errCursor
+			if micros := r.int64(); micros >= 0 {
+				p.At = time.UnixMicro(micros).UTC()
+			} else {
+				r.bad = true
 			}
-			p.At = time.UnixMicro(int64(binary.BigEndian.Uint64(v))).UTC()
 		case 'u':
-			v := take(16)
-			if v == nil {
-				return position{}, errCursor
-			}
-			copy(p.ID[:], v)
+			copy(p.ID[:], r.take(16))
 		case 's':
-			n := take(1)
-			if n == nil {
-				return position{}, errCursor
-			}
-			v := take(int(n[0]))
-			if v == nil || !rules.ValidSlug(string(v)) {
-				return position{}, errCursor
-			}
-			p.Key = string(v)
+			p.Key = string(r.take(int(r.take(1)[0])))
+			r.bad = r.bad || !rules.ValidSlug(p.Key)
 		case 'i':
-			v := take(8)
-			if v == nil || int64(binary.BigEndian.Uint64(v)) < 1 {
-				return position{}, errCursor
-			}
-			p.Seq = int64(binary.BigEndian.Uint64(v))
+			p.Seq = r.int64()
+			r.bad = r.bad || p.Seq < 1
 		}
 	}
-	if len(b) != 0 {
+	if r.bad || len(r.b) != 0 {
 		return position{}, errCursor
 	}
 	return p, nil
 }
+
+// cursorReader reads a cursor's fields; reading past the end marks it bad
+// (and yields zero bytes, so decoding can go on to the one verdict).
+type cursorReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *cursorReader) take(n int) []byte {
+	if r.bad || len(r.b) < n {
+		r.bad = true
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *cursorReader) int64() int64 { return int64(binary.BigEndian.Uint64(r.take(8))) }
 
 // start validates a page request for list l before any query: the limit
 // and, when there is one, the cursor (nil for the first page).

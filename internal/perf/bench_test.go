@@ -15,6 +15,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/perf"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -89,13 +90,7 @@ func setupBench(b *testing.B) *benchEnv {
 		}
 	}
 	scopeRT, floorRT, rawRT := &pgtest.RoundTrips{}, &pgtest.RoundTrips{}, &pgtest.RoundTrips{}
-	e.scope, err = txscope.Open(context.Background(), txscope.Config{
-		DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: poolSize, Tracer: scopeRT,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(e.scope.Close)
+	e.scope = kit.Scope(b, db, kit.Traced(scopeRT), func(c *txscope.Config) { c.MaxConns = poolSize })
 	e.floor = newPool(b, db.AdminURL, floorRT)
 	e.raw = newPool(b, db.RuntimeURL, rawRT)
 	e.ops = map[string]op{

@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.Tenants, "tenants", 10000, "number of tenants")
 	fs.Int64Var(&spec.Projects, "projects", 1000000, "projects over all tenants")
 	fs.Int64Var(&spec.Tasks, "tasks", 1000000, "tasks over all tenants")
+	fs.Int64Var(&spec.Comments, "comments", 0, "task comments over all tenants")
 	fs.Int64Var(&spec.Members, "members", 0, "memberships (one user each); 0 = max(2*tenants, projects/20)")
 	fs.Float64Var(&spec.Skew, "skew", 1, "Zipf exponent of tenant sizes (0 = uniform)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed for ids")

@@ -36,10 +36,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.Tenants, "tenants", 10000, "number of tenants")
 	fs.Int64Var(&spec.Projects, "projects", 1000000, "projects over all tenants")
 	fs.Int64Var(&spec.Tasks, "tasks", 1000000, "tasks over all tenants")
+	fs.Int64Var(&spec.Comments, "comments", 0, "task comments over all tenants")
 	fs.Int64Var(&spec.Members, "members", 0, "memberships (one user each); 0 = max(2*tenants, projects/20)")
 	fs.Float64Var(&spec.Skew, "skew", 1, "Zipf exponent of tenant sizes (0 = uniform)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed for ids")
-	truncate := fs.Bool("truncate", false, "empty tenants, users, memberships, projects and tasks first (and COPY WITH FREEZE)")
+	truncate := fs.Bool("truncate", false, "empty tenants, users, memberships, projects, tasks and task comments first (and COPY WITH FREEZE)")
 	noTriggers := fs.Bool("no-triggers", false, "skip foreign-key triggers while loading (session_replication_role = replica; superuser only)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -195,16 +194,6 @@ func TestSeedTenantIsIdempotent(t *testing.T) {
 	var email string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT email FROM users WHERE email LIKE 'viewer%'").Scan(&email))
 	require.Equal(t, "viewer@example.com", email, "emails are normalized")
-}
-
-func TestSlugify(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"Acme Corp": "acme-corp", "  Ünïcode & Co.  ": "n-code-co", "ACME": "acme", "a--b": "a-b",
-		strings.Repeat("x", 80): strings.Repeat("x", 63),
-	} {
-		require.Equal(t, want, slugify(in), in)
-	}
 }
 
 func TestCloudflareConfigErrorsNameTheVariable(t *testing.T) {

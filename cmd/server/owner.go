@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/config"
-	"github.com/pgtenant/pgtenant/internal/dbgen"
-	"github.com/pgtenant/pgtenant/internal/txscope"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
 // ownerCmd grants, revokes and lists the platform Owner role, through the
@@ -32,58 +30,41 @@ func ownerCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 	if err := fs.Parse(args[1:]); err != nil {
 		return usagef("owner: %v\n%s", err, use)
 	}
-	var email string
 	switch {
 	case verb == "list" && fs.NArg() == 0:
 	case (verb == "add" || verb == "remove") && fs.NArg() == 1:
-		email = txscope.NormalizeEmail(fs.Arg(0))
-		if !auth.ValidEmail(email) {
-			return usagef("owner %s: %q is not an email address", verb, fs.Arg(0))
-		}
 	default:
 		return usagef(use)
 	}
-	if err := cfg.Require("ADMIN_DATABASE_URL"); err != nil {
-		return usageError{err}
-	}
-	scope, err := txscope.Open(ctx, txscope.Config{AdminDatabaseURL: cfg.AdminDatabaseURL, MaxConns: 1, Logger: log})
+	svc, closeSvc, err := adminService(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer scope.Close()
-
+	defer closeSvc()
+	op, err := cliOperator(*reason)
+	if err != nil {
+		return err
+	}
 	switch verb {
 	case "add":
-		var u dbgen.User
-		_, err = scope.Admin(ctx, cliActor(), "owner.add", *reason, func(tx *txscope.AdminTx) error {
-			u, err = tx.Q.AdminOwnerGrant(ctx, email)
-			tx.Detail("email", email)
-			return err
-		})
-		if err == nil {
-			fmt.Fprintf(out, "owner %s (user %s)\n", u.Email, u.ID)
+		u, err := svc.AddOwner(ctx, op, fs.Arg(0))
+		if err != nil {
+			return cliError(err)
 		}
+		fmt.Fprintf(out, "owner %s (user %s)\n", u.Email, u.ID)
 	case "remove":
-		_, err = scope.Admin(ctx, cliActor(), "owner.remove", *reason, func(tx *txscope.AdminTx) error {
-			n, err := tx.Q.AdminOwnerRevoke(ctx, email)
-			if err == nil && n == 0 {
-				return fmt.Errorf("%s is not an owner: %w", email, txscope.ErrNotFound)
-			}
-			tx.Detail("email", email)
-			return err
-		})
-		if err == nil {
-			fmt.Fprintf(out, "%s is no longer an owner\n", email)
+		if err := svc.RemoveOwner(ctx, op, fs.Arg(0)); err != nil {
+			return cliError(err)
 		}
+		fmt.Fprintf(out, "%s is no longer an owner\n", rules.NormalizeEmail(fs.Arg(0)))
 	case "list":
-		var owners []dbgen.User
-		_, err = scope.Admin(ctx, cliActor(), "owner.list", *reason, func(tx *txscope.AdminTx) error {
-			owners, err = tx.Q.AdminOwnerList(ctx)
-			return err
-		})
+		owners, err := svc.ListOwners(ctx, op)
+		if err != nil {
+			return cliError(err)
+		}
 		for _, u := range owners {
 			fmt.Fprintf(out, "%s\t%s\n", u.Email, u.ID)
 		}
 	}
-	return err
+	return nil
 }

@@ -12,12 +12,15 @@ import (
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/config"
+	"github.com/pgtenant/pgtenant/internal/readiness"
+	"github.com/pgtenant/pgtenant/internal/server"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/txscope"
-	"github.com/pgtenant/pgtenant/internal/web"
 )
 
 // serve runs the API until ctx ends (SIGTERM/SIGINT), then drains
-// in-flight requests for up to SHUTDOWN_TIMEOUT.
+// in-flight requests for up to SHUTDOWN_TIMEOUT. It only wires: the scope
+// goes to the domain service, the service to the transports.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) > 0 {
 		return usagef("serve takes no arguments")
@@ -39,27 +42,51 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer scope.Close()
-	checkCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = scope.SelfCheck(checkCtx)
-	cancel()
+	ready, stopChecks, err := startReadiness(ctx, scope, log)
 	if err != nil {
-		return fmt.Errorf("refusing to start: %w", err)
+		return err
 	}
-
-	api, err := web.New(web.Config{
-		Scope: scope, Auth: authn, Logger: log,
+	defer stopChecks() // before the pools close
+	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
+	if err != nil {
+		return err
+	}
+	handler, err := server.New(server.Config{
+		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
-		Ready: scope.SelfCheck,
+		Readiness: ready,
 	})
 	if err != nil {
 		return err
 	}
+	return listenAndDrain(ctx, cfg, log, handler, ready, authn.Mode())
+}
+
+// startReadiness runs the self-check once, which decides whether to start
+// at all, then keeps re-running it in the background for /readyz. The
+// returned function stops the checks and waits for the last one.
+func startReadiness(ctx context.Context, scope *txscope.Scope, log *slog.Logger) (*readiness.Monitor, func(), error) {
+	ready := readiness.New(readiness.Config{Check: scope.SelfCheck, Logger: log})
+	checkCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := ready.Refresh(checkCtx)
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("refusing to start: %w", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { ready.Run(runCtx); close(done) }()
+	return ready, func() { stop(); <-done }, nil
+}
+
+// listenAndDrain serves handler on LISTEN_ADDR until ctx ends, then drains.
+func listenAndDrain(ctx context.Context, cfg *config.Config, log *slog.Logger, handler http.Handler, ready *readiness.Monitor, mode auth.Mode) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.RequestTimeout + 5*time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
@@ -67,7 +94,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		MaxHeaderBytes:    32 << 10, // bounds a forged oversized token before any parsing
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "auth_mode", string(authn.Mode()))
+	log.Info("serving", "addr", ln.Addr().String(), "auth_mode", string(mode))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -75,6 +102,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	case <-ctx.Done():
 	}
+	// Not ready from now on, before the listener closes: a probe that is
+	// already in flight gets 503, and so does any that arrives while
+	// requests drain.
+	ready.Drain()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()

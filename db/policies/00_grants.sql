@@ -38,6 +38,7 @@ GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO pgtenant_app;
 -- Runtime role.
 GRANT SELECT ON tenants, users TO pgtenant_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON memberships, projects, tasks TO pgtenant_app;
+GRANT SELECT, INSERT, DELETE ON task_comments TO pgtenant_app; -- comments are not edited
 
 -- Admin role (BYPASSRLS login roles are members of it).
 GRANT SELECT, INSERT, UPDATE ON tenants, users TO pgtenant_admin;

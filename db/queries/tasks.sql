@@ -29,3 +29,6 @@ RETURNING *;
 
 -- name: TaskDelete :execrows
 DELETE FROM tasks WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id');
+
+-- name: TaskGet :one
+SELECT * FROM tasks WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id');

@@ -4,7 +4,7 @@
 -- runtime role (db/tests/pgtap_test.go); the catalogs are readable by it.
 -- A new tenant table must be added here and get its own visibility file.
 BEGIN;
-SELECT plan(26);
+SELECT plan(30);
 
 -- The connection is the one the API uses: subject to RLS.
 SELECT ok(NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
@@ -15,8 +15,8 @@ SELECT set_eq(
     $$SELECT c.relname::text FROM pg_class c
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')$$,
-    ARRAY['memberships', 'projects', 'tasks'],
-    'the tenant tables (with a tenant_id column) are memberships, projects and tasks');
+    ARRAY['memberships', 'projects', 'tasks', 'task_comments'],
+    'the tenant tables (with a tenant_id column) are memberships, projects, tasks and task_comments');
 
 -- memberships
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'public.memberships'::regclass), 'memberships: row-level security enabled');
@@ -67,6 +67,22 @@ SELECT ok(
     (SELECT qual = '(tenant_id = ( SELECT app.current_tenant_id() AS current_tenant_id))' AND with_check = qual
      FROM pg_policies WHERE schemaname = 'public' AND tablename = 'tasks' AND policyname = 'tasks_isolation'),
     'tasks: tasks_isolation compares tenant_id with the context (USING and WITH CHECK)');
+
+-- task_comments (no UPDATE policy of its own: the runtime role may not
+-- update comments at all)
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'public.task_comments'::regclass), 'task_comments: row-level security enabled');
+SELECT ok((SELECT relforcerowsecurity FROM pg_class WHERE oid = 'public.task_comments'::regclass), 'task_comments: row-level security forced');
+SELECT set_eq(
+    $$SELECT policyname::text, permissive, cmd FROM pg_policies WHERE schemaname = 'public' AND tablename = 'task_comments'$$,
+    $$VALUES ('task_comments_tenant', 'PERMISSIVE', 'ALL'),
+             ('task_comments_isolation', 'RESTRICTIVE', 'ALL'),
+             ('task_comments_writers_insert', 'RESTRICTIVE', 'INSERT'),
+             ('task_comments_writers_delete', 'RESTRICTIVE', 'DELETE')$$,
+    'task_comments: exactly the expected policies');
+SELECT ok(
+    (SELECT qual = '(tenant_id = ( SELECT app.current_tenant_id() AS current_tenant_id))' AND with_check = qual
+     FROM pg_policies WHERE schemaname = 'public' AND tablename = 'task_comments' AND policyname = 'task_comments_isolation'),
+    'task_comments: task_comments_isolation compares tenant_id with the context (USING and WITH CHECK)');
 
 -- audit_log: forced, no policy at all (only BYPASSRLS admin roles reach it).
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'public.audit_log'::regclass), 'audit_log: row-level security enabled');

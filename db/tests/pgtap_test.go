@@ -176,6 +176,12 @@ func TestPgTAPFails(t *testing.T) {
 			file: "30_tasks.sql", failing: []string{"alpha partner: sees exactly alpha's tasks", "alpha partner: insert into beta refused"},
 		},
 		{
+			name: "comment author check dropped", breakage: `DROP POLICY task_comments_writers_insert ON task_comments;
+				CREATE POLICY task_comments_writers_insert ON task_comments AS RESTRICTIVE FOR INSERT
+					WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'))`,
+			file: "60_task_comments.sql", failing: []string{"alpha partner: a comment in another member's name refused"},
+		},
+		{
 			name: "memberships read widened", breakage: `CREATE POLICY memberships_all ON memberships FOR SELECT USING (role = 'partner')`,
 			file: "40_memberships.sql", failing: []string{"alpha partner: alpha's memberships and its own elsewhere, nothing of beta"},
 		},

@@ -6,9 +6,8 @@ package auth
 import (
 	"errors"
 	"net/http"
-	"strings"
 
-	"github.com/pgtenant/pgtenant/internal/txscope"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
 // Mode names an authentication mode (AUTH_MODE).
@@ -27,7 +26,7 @@ const (
 
 // Identity is who a request is, once verified.
 type Identity struct {
-	// Email is normalized (txscope.NormalizeEmail); it is what maps the
+	// Email is normalized (rules.NormalizeEmail); it is what maps the
 	// identity to a user row. Mapped service tokens carry the email of the
 	// service identity they are mapped to.
 	Email string
@@ -56,32 +55,14 @@ type Authenticator interface {
 	Mode() Mode
 }
 
-// ValidEmail reports whether s looks like an email address: one @, text on
-// both sides, no spaces or control characters, at most 320 bytes.
-func ValidEmail(s string) bool {
-	if len(s) < 3 || len(s) > 320 {
-		return false
-	}
-	at := strings.IndexByte(s, '@')
-	if at < 1 || at != strings.LastIndexByte(s, '@') || at == len(s)-1 {
-		return false
-	}
-	for _, c := range s {
-		if c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // devAuth is the dev mode: every request is the configured identity.
 type devAuth struct{ id Identity }
 
 // Dev returns the dev-mode authenticator. The caller refuses non-loopback
 // listen addresses; this mode authenticates anyone who can connect.
 func Dev(email string) (Authenticator, error) {
-	e := txscope.NormalizeEmail(email)
-	if !ValidEmail(e) {
+	e := rules.NormalizeEmail(email)
+	if !rules.ValidEmail(e) {
 		return nil, errors.New("auth: DEV_USER_EMAIL is not an email address")
 	}
 	return &devAuth{id: Identity{Email: e, Method: ModeDev}}, nil

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
-	"github.com/pgtenant/pgtenant/internal/txscope"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
 // Where Cloudflare Access puts the token and the authenticated email.
@@ -92,14 +92,14 @@ func (a *cloudflareAuth) Authenticate(r *http.Request) (Identity, error) {
 	case err != nil:
 		return Identity{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	id := Identity{Email: txscope.NormalizeEmail(claims.Email), Method: ModeCloudflare}
+	id := Identity{Email: rules.NormalizeEmail(claims.Email), Method: ModeCloudflare}
 	if claims.IsService() {
 		// The mapped service identity names a user row (an email), so
 		// service tokens get roles the same way people do: from the
 		// database.
-		id = Identity{Email: txscope.NormalizeEmail(claims.Service), Service: claims.CommonName, Method: ModeCloudflare}
+		id = Identity{Email: rules.NormalizeEmail(claims.Service), Service: claims.CommonName, Method: ModeCloudflare}
 	}
-	if !ValidEmail(id.Email) {
+	if !rules.ValidEmail(id.Email) {
 		return Identity{}, fmt.Errorf("%w: token identity is not an email address", ErrUnauthenticated)
 	}
 	if a.cache != nil {
@@ -199,8 +199,8 @@ func (t *trustedHeaderAuth) Authenticate(r *http.Request) (Identity, error) {
 	if !trusted {
 		return Identity{}, fmt.Errorf("%w: peer %s is not a trusted proxy", ErrUnauthenticated, addr)
 	}
-	email := txscope.NormalizeEmail(r.Header.Get(HeaderEmail))
-	if !ValidEmail(email) {
+	email := rules.NormalizeEmail(r.Header.Get(HeaderEmail))
+	if !rules.ValidEmail(email) {
 		return Identity{}, fmt.Errorf("%w: missing or malformed %s", ErrUnauthenticated, HeaderEmail)
 	}
 	return Identity{Email: email, Method: ModeTrustedHeader}, nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
 // Config is the whole configuration. Which fields are required depends on
@@ -101,7 +102,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.CFServiceTokens = map[string]string{}
 		for _, pair := range strings.FieldsFunc(s, splitList) {
 			cn, email, ok := strings.Cut(pair, "=")
-			if !ok || cn == "" || !auth.ValidEmail(strings.ToLower(email)) {
+			if !ok || cn == "" || !rules.ValidEmail(strings.ToLower(email)) {
 				c.fail("CF_ACCESS_SERVICE_TOKENS", "must be common_name=identity-email pairs, comma-separated")
 				break
 			}

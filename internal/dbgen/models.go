@@ -51,6 +51,15 @@ type Task struct {
 	UpdatedAt time.Time
 }
 
+type TaskComment struct {
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+	TaskID    uuid.UUID
+	AuthorID  *uuid.UUID
+	Body      string
+	CreatedAt time.Time
+}
+
 type Tenant struct {
 	ID        uuid.UUID
 	Slug      string

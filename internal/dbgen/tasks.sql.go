@@ -56,6 +56,30 @@ func (q *Queries) TaskDelete(ctx context.Context, arg TaskDeleteParams) (int64, 
 	return result.RowsAffected(), nil
 }
 
+const taskGet = `-- name: TaskGet :one
+SELECT tenant_id, id, project_id, title, done, created_at, updated_at FROM tasks WHERE project_id = $1 AND id = $2
+`
+
+type TaskGetParams struct {
+	ProjectID uuid.UUID
+	ID        uuid.UUID
+}
+
+func (q *Queries) TaskGet(ctx context.Context, arg TaskGetParams) (Task, error) {
+	row := q.db.QueryRow(ctx, taskGet, arg.ProjectID, arg.ID)
+	var i Task
+	err := row.Scan(
+		&i.TenantID,
+		&i.ID,
+		&i.ProjectID,
+		&i.Title,
+		&i.Done,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const taskListAfter = `-- name: TaskListAfter :many
 SELECT tenant_id, id, project_id, title, done, created_at, updated_at FROM tasks
 WHERE project_id = $1

@@ -15,6 +15,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/perf"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -40,33 +41,11 @@ const pageSize = 20
 // poolSize bounds every pool of the benchmarks: the largest client count.
 const poolSize = 4
 
-// roundTrips counts what a pool sends: each query outside a batch, each
-// batch and each prepare (the same rule as txscope's TestRoundTrips, which
-// pins the counts; here they are reported per operation).
-type roundTrips struct{ n atomic.Int64 }
-
-func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (c *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // op is one operation of a benchmark; w is the client (goroutine) number,
 // i the operation's sequence number.
 type op struct {
 	fn func(ctx context.Context, w, i int) error
-	rt *roundTrips // the tracer of the pool fn uses
+	rt *pgtest.RoundTrips // the tracer of the pool fn uses (each query, batch and prepare)
 }
 
 type benchEnv struct {
@@ -79,7 +58,7 @@ type benchEnv struct {
 	ops     map[string]op
 }
 
-func newPool(tb testing.TB, url string, rt *roundTrips) *pgxpool.Pool {
+func newPool(tb testing.TB, url string, rt *pgtest.RoundTrips) *pgxpool.Pool {
 	tb.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -110,14 +89,8 @@ func setupBench(b *testing.B) *benchEnv {
 			e.tenants = append(e.tenants, i)
 		}
 	}
-	scopeRT, floorRT, rawRT := &roundTrips{}, &roundTrips{}, &roundTrips{}
-	e.scope, err = txscope.Open(context.Background(), txscope.Config{
-		DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: poolSize, Tracer: scopeRT,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(e.scope.Close)
+	scopeRT, floorRT, rawRT := &pgtest.RoundTrips{}, &pgtest.RoundTrips{}, &pgtest.RoundTrips{}
+	e.scope = kit.Scope(b, db, kit.Traced(scopeRT), func(c *txscope.Config) { c.MaxConns = poolSize })
 	e.floor = newPool(b, db.AdminURL, floorRT)
 	e.raw = newPool(b, db.RuntimeURL, rawRT)
 	e.ops = map[string]op{
@@ -295,7 +268,7 @@ func measure(b *testing.B, clients int, target op, ref *op, refName string) {
 	ctx := context.Background()
 	const chunks = 4
 	var refTime time.Duration
-	rt0 := target.rt.n.Load()
+	rt0 := target.rt.Load()
 	var refRT int64
 	b.ResetTimer()
 	done := 0
@@ -306,13 +279,13 @@ func measure(b *testing.B, clients int, target op, ref *op, refName string) {
 		}
 		if ref != nil {
 			b.StopTimer()
-			r0 := ref.rt.n.Load()
+			r0 := ref.rt.Load()
 			start := time.Now()
 			if err := runOps(ctx, clients, n, ref.fn); err != nil {
 				b.Fatal(err)
 			}
 			refTime += time.Since(start)
-			refRT += ref.rt.n.Load() - r0
+			refRT += ref.rt.Load() - r0
 			b.StartTimer()
 		}
 		if err := runOps(ctx, clients, n, target.fn); err != nil {
@@ -321,7 +294,7 @@ func measure(b *testing.B, clients int, target op, ref *op, refName string) {
 		done += n
 	}
 	b.StopTimer()
-	rt := target.rt.n.Load() - rt0
+	rt := target.rt.Load() - rt0
 	if ref != nil && ref.rt == target.rt {
 		rt -= refRT
 	}

@@ -31,9 +31,9 @@ import (
 type Spec struct {
 	// Tenants is the number of tenants (>= 1).
 	Tenants int
-	// Projects and Tasks are totals over all tenants. Every tenant gets at
-	// least one project when Projects >= Tenants.
-	Projects, Tasks int64
+	// Projects, Tasks and Comments (on tasks) are totals over all tenants.
+	// Every tenant gets at least one project when Projects >= Tenants.
+	Projects, Tasks, Comments int64
 	// Members is the number of memberships (one user each); 0 picks
 	// max(2*Tenants, Projects/20). Every tenant gets at least one, a
 	// partner, when Members >= Tenants.
@@ -52,6 +52,7 @@ type Dataset struct {
 	Spec
 	projects []int64 // per tenant
 	tasks    []int64
+	comments []int64
 	members  []int64
 	// memberBase[i] is the global index of tenant i's first membership.
 	memberBase []int64
@@ -65,6 +66,7 @@ var Epoch = time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
 const (
 	projectStep = 61 * time.Second
 	taskStep    = 13 * time.Second
+	commentStep = 5 * time.Second
 	memberStep  = 7 * time.Minute
 )
 
@@ -73,11 +75,14 @@ func NewDataset(spec Spec) (*Dataset, error) {
 	if spec.Tenants < 1 || spec.Tenants > 10_000_000 {
 		return nil, errors.New("perf: Tenants must be between 1 and 10,000,000")
 	}
-	if spec.Projects < 0 || spec.Tasks < 0 || spec.Members < 0 || spec.Skew < 0 {
+	if spec.Projects < 0 || spec.Tasks < 0 || spec.Comments < 0 || spec.Members < 0 || spec.Skew < 0 {
 		return nil, errors.New("perf: negative counts or skew")
 	}
 	if spec.Tasks > 0 && spec.Projects == 0 {
 		return nil, errors.New("perf: tasks need projects")
+	}
+	if spec.Comments > 0 && spec.Tasks == 0 {
+		return nil, errors.New("perf: comments need tasks")
 	}
 	if spec.Members == 0 {
 		spec.Members = max(2*int64(spec.Tenants), spec.Projects/20)
@@ -90,6 +95,8 @@ func NewDataset(spec Spec) (*Dataset, error) {
 	d.projects = allocate(spec.Projects, w, nil)
 	// Tasks only go to tenants that have projects.
 	d.tasks = allocate(spec.Tasks, w, d.projects)
+	// Comments only go to tenants that have tasks.
+	d.comments = allocate(spec.Comments, w, d.tasks)
 	d.members = allocate(spec.Members, w, nil)
 	d.memberBase = make([]int64, spec.Tenants)
 	var n int64
@@ -139,9 +146,11 @@ func allocate(total int64, w []float64, only []int64) []int64 {
 	return out
 }
 
-// TenantProjects, TenantTasks and TenantMembers are tenant i's row counts.
+// TenantProjects, TenantTasks, TenantComments and TenantMembers are tenant
+// i's row counts.
 func (d *Dataset) TenantProjects(i int) int64 { return d.projects[i] }
 func (d *Dataset) TenantTasks(i int) int64    { return d.tasks[i] }
+func (d *Dataset) TenantComments(i int) int64 { return d.comments[i] }
 func (d *Dataset) TenantMembers(i int) int64  { return d.members[i] }
 
 // Row ids. Kinds keep the id spaces apart.
@@ -150,6 +159,7 @@ const (
 	kindUser
 	kindProject
 	kindTask
+	kindComment
 )
 
 // TenantID is tenant i's id.
@@ -193,10 +203,17 @@ func (d *Dataset) ProjectCreatedAt(i int, j int64) time.Time {
 // TaskProject is the index of the project that tenant i's k-th task belongs
 // to. Tasks crowd the first projects (a cubic skew), so project 0 of a big
 // tenant has many tasks.
-func (d *Dataset) TaskProject(i int, k int64) int64 {
-	u := float64(splitmix(d.Seed^uint64(i)<<32^uint64(k)^0x7a5c)>>11) / (1 << 53)
-	j := int64(float64(d.projects[i]) * u * u * u)
-	return min(j, d.projects[i]-1)
+func (d *Dataset) TaskProject(i int, k int64) int64 { return d.crowd(i, k, 0x7a5c, d.projects[i]) }
+
+// CommentTask is the index of the task that tenant i's k-th comment is on,
+// with the same skew: task 0 of a big tenant has many comments.
+func (d *Dataset) CommentTask(i int, k int64) int64 { return d.crowd(i, k, 0xc033, d.tasks[i]) }
+
+// crowd picks one of n parents for child k of tenant i, crowding the first
+// ones (a cubic skew).
+func (d *Dataset) crowd(i int, k int64, salt uint64, n int64) int64 {
+	u := float64(splitmix(d.Seed^uint64(i)<<32^uint64(k)^salt)>>11) / (1 << 53)
+	return min(int64(float64(n)*u*u*u), n-1)
 }
 
 // TaskID is the id of tenant i's k-th task.
@@ -205,6 +222,14 @@ func (d *Dataset) TaskID(i int, k int64) uuid.UUID { return d.id(kindTask, uint6
 // TaskCreatedAt is the created_at of tenant i's k-th task.
 func (d *Dataset) TaskCreatedAt(i int, k int64) time.Time {
 	return Epoch.Add(time.Duration(i%3600)*time.Second + time.Duration(k)*taskStep)
+}
+
+// CommentID is the id of tenant i's k-th comment.
+func (d *Dataset) CommentID(i int, k int64) uuid.UUID { return d.id(kindComment, uint64(i), uint64(k)) }
+
+// CommentCreatedAt is the created_at of tenant i's k-th comment.
+func (d *Dataset) CommentCreatedAt(i int, k int64) time.Time {
+	return Epoch.Add(time.Duration(i%3600)*time.Second + time.Duration(k)*commentStep)
 }
 
 func (d *Dataset) id(kind, a, b uint64) uuid.UUID {
@@ -275,6 +300,7 @@ func (d *Dataset) Tables() []Table {
 		{"memberships", []string{"tenant_id", "user_id", "role", "created_at"}, users, d.writeMemberships},
 		{"projects", []string{"tenant_id", "id", "name", "description", "created_at", "updated_at"}, d.Projects, d.writeProjects},
 		{"tasks", []string{"tenant_id", "id", "project_id", "title", "done", "created_at", "updated_at"}, d.Tasks, d.writeTasks},
+		{"task_comments", []string{"tenant_id", "id", "task_id", "author_id", "body", "created_at"}, d.Comments, d.writeComments},
 	}
 }
 
@@ -358,6 +384,23 @@ func (d *Dataset) writeTasks(w *rowWriter) {
 	}
 }
 
+// writeComments writes each tenant's comments, all by its first member (a
+// partner).
+func (d *Dataset) writeComments(w *rowWriter) {
+	for i := 0; i < d.Tenants && w.err == nil; i++ {
+		tid := d.TenantID(i)
+		for k := int64(0); k < d.comments[i]; k++ {
+			w.uuid(tid)
+			w.uuid(d.CommentID(i, k))
+			w.uuid(d.TaskID(i, d.CommentTask(i, k)))
+			w.uuid(d.MemberUserID(i, 0))
+			w.str("Comment " + strconv.FormatInt(k, 10))
+			w.time(d.CommentCreatedAt(i, k))
+			w.end()
+		}
+	}
+}
+
 // rowWriter appends COPY text fields. Generated values never contain a
 // tab, newline or backslash, so no escaping is needed.
 type rowWriter struct {
@@ -409,7 +452,7 @@ func (r *rowWriter) end() {
 
 // WriteScript writes the whole dataset as a psql script (COPY ... FROM
 // stdin blocks, the format pg_dump uses), in one transaction, followed by
-// ANALYZE. With truncate, the script first empties the five tables (and,
+// ANALYZE. With truncate, the script first empties the six tables (and,
 // being in the same transaction, loads WITH (FREEZE)). With noTriggers it
 // sets session_replication_role = replica, which skips the foreign-key
 // triggers (the generated rows are consistent by construction) and needs a
@@ -424,7 +467,7 @@ func (d *Dataset) WriteScript(w io.Writer, truncate, noTriggers bool) error {
 	}
 	bw.WriteString("BEGIN;\n")
 	if truncate {
-		bw.WriteString("TRUNCATE tenants, users, memberships, projects, tasks;\n")
+		bw.WriteString("TRUNCATE tenants, users, memberships, projects, tasks, task_comments;\n")
 	}
 	for _, t := range d.Tables() {
 		bw.WriteString(t.CopySQL(truncate) + ";\n")
@@ -433,6 +476,6 @@ func (d *Dataset) WriteScript(w io.Writer, truncate, noTriggers bool) error {
 		}
 		bw.WriteString("\\.\n")
 	}
-	bw.WriteString("COMMIT;\nANALYZE tenants, users, memberships, projects, tasks;\n")
+	bw.WriteString("COMMIT;\nANALYZE tenants, users, memberships, projects, tasks, task_comments;\n")
 	return bw.Flush()
 }

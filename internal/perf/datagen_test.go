@@ -11,9 +11,9 @@ import (
 
 func TestDatasetShape(t *testing.T) {
 	t.Parallel()
-	d, err := NewDataset(Spec{Tenants: 100, Projects: 10_000, Tasks: 5_000, Skew: 1, Seed: 1})
+	d, err := NewDataset(Spec{Tenants: 100, Projects: 10_000, Tasks: 5_000, Comments: 3_000, Skew: 1, Seed: 1})
 	require.NoError(t, err)
-	var projects, tasks, members int64
+	var projects, tasks, comments, members int64
 	for i := 0; i < d.Tenants; i++ {
 		require.GreaterOrEqual(t, d.TenantProjects(i), int64(1), "every tenant has a project")
 		require.GreaterOrEqual(t, d.TenantMembers(i), int64(1), "every tenant has a member")
@@ -24,9 +24,15 @@ func TestDatasetShape(t *testing.T) {
 			j := d.TaskProject(i, k)
 			require.True(t, j >= 0 && j < d.TenantProjects(i))
 		}
+		comments += d.TenantComments(i)
+		for k := int64(0); k < d.TenantComments(i); k++ {
+			j := d.CommentTask(i, k)
+			require.True(t, j >= 0 && j < d.TenantTasks(i), "a comment is on a task of its tenant")
+		}
 	}
 	require.Equal(t, int64(10_000), projects)
 	require.Equal(t, int64(5_000), tasks)
+	require.Equal(t, int64(3_000), comments)
 	require.Equal(t, d.Members, members)
 	// Skewed: tenant 0 is the largest, by far.
 	require.Greater(t, d.TenantProjects(0), 10*d.TenantProjects(99))
@@ -35,7 +41,7 @@ func TestDatasetShape(t *testing.T) {
 
 func TestDatasetDeterministicAndUnique(t *testing.T) {
 	t.Parallel()
-	spec := Spec{Tenants: 20, Projects: 2_000, Tasks: 2_000, Skew: 1, Seed: 9}
+	spec := Spec{Tenants: 20, Projects: 2_000, Tasks: 2_000, Comments: 1_000, Skew: 1, Seed: 9}
 	a, err := NewDataset(spec)
 	require.NoError(t, err)
 	b, err := NewDataset(spec)
@@ -59,7 +65,7 @@ func TestDatasetDeterministicAndUnique(t *testing.T) {
 				continue // (tenant_id, user_id): both ids exist elsewhere
 			}
 			col := 0
-			if tb.Name == "projects" || tb.Name == "tasks" {
+			if tb.Name == "projects" || tb.Name == "tasks" || tb.Name == "task_comments" {
 				col = 1
 			}
 			id := uuid.MustParse(f[col])
@@ -73,7 +79,7 @@ func TestDatasetDeterministicAndUnique(t *testing.T) {
 
 func TestNewDatasetRejectsBadSpecs(t *testing.T) {
 	t.Parallel()
-	for _, s := range []Spec{{Tenants: 0}, {Tenants: 1, Projects: -1}, {Tenants: 1, Tasks: 5}} {
+	for _, s := range []Spec{{Tenants: 0}, {Tenants: 1, Projects: -1}, {Tenants: 1, Tasks: 5}, {Tenants: 1, Projects: 1, Comments: 5}} {
 		_, err := NewDataset(s)
 		require.Error(t, err)
 	}

@@ -27,7 +27,7 @@ import (
 // explainSpec is a moderate, skewed dataset: large enough that the planner
 // prefers an index wherever one serves the query, small enough to load in
 // a few seconds.
-var explainSpec = perf.Spec{Tenants: 200, Projects: 100_000, Tasks: 200_000, Members: 20_000, Skew: 1, Seed: 6}
+var explainSpec = perf.Spec{Tenants: 200, Projects: 100_000, Tasks: 200_000, Comments: 100_000, Members: 20_000, Skew: 1, Seed: 6}
 
 // How a query runs.
 const (
@@ -76,6 +76,18 @@ var recipes = map[string]recipe{
 		return []any{ptr("Renamed"), ptr(true), f.project(0), f.d.TaskID(0, 5)}
 	}},
 	"TaskDelete": {asTenant, func(f *explainFixture) []any { return []any{f.project(0), f.d.TaskID(0, 5)} }},
+	"TaskGet":    {asTenant, func(f *explainFixture) []any { return []any{f.project(0), f.d.TaskID(0, 5)} }},
+	// comments, on the busiest task of the largest tenant
+	"CommentListFirst": {asTenant, func(f *explainFixture) []any { return []any{f.taskProject(0), f.d.TaskID(0, 0), int32(20)} }},
+	"CommentListAfter": {asTenant, func(f *explainFixture) []any {
+		at, id := f.deepComment()
+		return []any{f.taskProject(0), f.d.TaskID(0, 0), at, id, int32(20)}
+	}},
+	"CommentCreate": {asTenant, func(f *explainFixture) []any { return []any{"Explained", f.taskProject(0), f.d.TaskID(0, 0)} }},
+	"CommentDelete": {asTenant, func(f *explainFixture) []any {
+		_, id := f.deepComment()
+		return []any{f.taskProject(0), f.d.TaskID(0, 0), id}
+	}},
 	// members
 	"MemberListFirst": {asTenant, func(f *explainFixture) []any { return []any{int32(20)} }},
 	"MemberListAfter": {asTenant, func(f *explainFixture) []any {
@@ -127,6 +139,22 @@ func (f *explainFixture) deepProject() (time.Time, uuid.UUID) {
 func (f *explainFixture) deepTask() (time.Time, uuid.UUID) {
 	k := f.d.TenantTasks(0) * 9 / 10
 	return f.d.TaskCreatedAt(0, k), f.d.TaskID(0, k)
+}
+
+// taskProject is the project of tenant 0's k-th task.
+func (f *explainFixture) taskProject(k int64) uuid.UUID { return f.project(f.d.TaskProject(0, k)) }
+
+// deepComment is a cursor 90% of the way through the comments on tenant
+// 0's task 0.
+func (f *explainFixture) deepComment() (time.Time, uuid.UUID) {
+	var onTask0 []int64
+	for k := range f.d.TenantComments(0) {
+		if f.d.CommentTask(0, k) == 0 {
+			onTask0 = append(onTask0, k)
+		}
+	}
+	k := onTask0[len(onTask0)*9/10]
+	return f.d.CommentCreatedAt(0, k), f.d.CommentID(0, k)
 }
 
 // sqlcQuery is one query of internal/dbgen, as sqlc generated it.
@@ -194,7 +222,7 @@ func TestExplainQueries(t *testing.T) {
 	for _, n := range names {
 		tenantTables[n] = true
 	}
-	for _, want := range []string{"memberships", "projects", "tasks"} {
+	for _, want := range []string{"memberships", "projects", "tasks", "task_comments"} {
 		require.True(t, tenantTables[want], "tenant table %s not found", want)
 	}
 

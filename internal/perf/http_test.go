@@ -28,10 +28,12 @@ import (
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
+	"github.com/pgtenant/pgtenant/internal/httpx"
 	"github.com/pgtenant/pgtenant/internal/perf"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/server"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/txscope"
-	"github.com/pgtenant/pgtenant/internal/web"
 )
 
 var (
@@ -484,7 +486,7 @@ func peakRSS(pid int) float64 {
 
 // TestHTTPBaselineServer is not a test: it is the unscoped baseline server
 // of BenchmarkHTTP, run as a helper process of this test binary (skipped
-// otherwise). It is pgtenant's own Echo stack (web.New: request id, logging,
+// otherwise). It is pgtenant's own Echo stack (server.New: request id, logging,
 // recover, limits, timeout) and the same cloudflare-mode token
 // verification, plus one route that reads the page on a bare pool as the
 // BYPASSRLS role with WHERE tenant_id = $1: no app.enter, no membership
@@ -523,12 +525,16 @@ func TestHTTPBaselineServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	srv, err := web.New(web.Config{Scope: scope, Auth: authn, Logger: log})
+	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Service: svc, Auth: authn, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Echo().GET("/baseline/v1/tenants/:tenant/projects", baselineHandler(pool),
-		web.AuthWithConfig(web.AuthConfig{Authenticator: authn}))
+		httpx.AuthWithConfig(httpx.AuthConfig{Authenticator: authn}))
 	hs := &http.Server{Addr: listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin) // the parent closes stdin to stop us
@@ -562,14 +568,14 @@ func baselineHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		page := web.Page[web.Project]{Items: make([]web.Project, 0, limit)}
+		page := tenancy.Page[tenancy.Project]{Items: make([]tenancy.Project, 0, limit)}
 		for i, p := range ps {
 			if i == limit {
 				next := strconv.FormatInt(p.CreatedAt.UnixMicro(), 36) + "." + p.ID.String()
 				page.NextCursor = &next
 				break
 			}
-			page.Items = append(page.Items, web.Project{ID: p.ID, Name: p.Name, Description: p.Description, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+			page.Items = append(page.Items, tenancy.Project{ID: p.ID, Name: p.Name, Description: p.Description, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
 		}
 		return c.JSON(http.StatusOK, page)
 	}

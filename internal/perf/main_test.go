@@ -45,7 +45,7 @@ func load(tb testing.TB, db *pgtest.DB, d *perf.Dataset) time.Duration {
 	mustExec(tb, conn, "SET synchronous_commit = off")
 	mustExec(tb, conn, "SET maintenance_work_mem = '1GB'")
 	mustExec(tb, conn, "BEGIN")
-	mustExec(tb, conn, "TRUNCATE tenants, users, memberships, projects, tasks")
+	mustExec(tb, conn, "TRUNCATE tenants, users, memberships, projects, tasks, task_comments")
 	for _, t := range d.Tables() {
 		pr, pw := io.Pipe()
 		go func() {
@@ -63,7 +63,7 @@ func load(tb testing.TB, db *pgtest.DB, d *perf.Dataset) time.Duration {
 	}
 	mustExec(tb, conn, "COMMIT")
 	mustExec(tb, conn, "SET session_replication_role = DEFAULT")
-	mustExec(tb, conn, "VACUUM (ANALYZE) tenants, users, memberships, projects, tasks")
+	mustExec(tb, conn, "VACUUM (ANALYZE) tenants, users, memberships, projects, tasks, task_comments")
 	took := time.Since(start)
 	applyExperiments(tb, conn)
 	return took

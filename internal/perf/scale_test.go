@@ -17,6 +17,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/perf"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -177,12 +178,8 @@ func setupScale(b *testing.B, n int64) *scaleEnv {
 		appendFile(b, filepath.Join(*resultsDir, "scale-load.txt"), line)
 	}
 	s := &scaleEnv{d: d, rnd: 1}
-	s.scope, err = txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, MaxConns: 2})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(s.scope.Close)
-	s.bare = newPool(b, db.AdminURL, &roundTrips{})
+	s.scope = kit.Scope(b, db, func(c *txscope.Config) { c.MaxConns, c.AdminDatabaseURL = 2, "" })
+	s.bare = newPool(b, db.AdminURL, &pgtest.RoundTrips{})
 	if *scalePrewarm {
 		super := pgtest.Conn(b, db.SuperURL)
 		mustExec(b, super, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")

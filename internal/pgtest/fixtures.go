@@ -71,3 +71,9 @@ func (f *Fixtures) Task(t testing.TB, tenant, project uuid.UUID, title string) u
 	t.Helper()
 	return f.id(t, "INSERT INTO tasks (tenant_id, project_id, title) VALUES ($1, $2, $3) RETURNING id", tenant, project, title)
 }
+
+// Comment creates a comment by author on a task of tenant.
+func (f *Fixtures) Comment(t testing.TB, tenant, task, author uuid.UUID, body string) uuid.UUID {
+	t.Helper()
+	return f.id(t, "INSERT INTO task_comments (tenant_id, task_id, author_id, body) VALUES ($1, $2, $3, $4) RETURNING id", tenant, task, author, body)
+}

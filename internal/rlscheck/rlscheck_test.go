@@ -40,7 +40,7 @@ func TestShippedSchemaIsClean(t *testing.T) {
 	rep, err := rlscheck.CheckURL(context.Background(), d.RuntimeURL, testOpts())
 	require.NoError(t, err)
 	require.True(t, rep.Clean(), "findings on the shipped schema:%s", findingsText(rep))
-	require.Equal(t, []string{"public.memberships", "public.projects", "public.tasks"}, rep.TenantTables)
+	require.Equal(t, []string{"public.memberships", "public.projects", "public.task_comments", "public.tasks"}, rep.TenantTables)
 	require.Equal(t, pgtest.RuntimeRole, rep.ConnectedAs)
 }
 

@@ -13,16 +13,11 @@ import (
 
 func openInternal(t *testing.T) (*Scope, *pgtest.DB) {
 	t.Helper()
-	db := pgtest.New(t)
-	fx := db.Fixtures(t)
-	a := fx.Tenant(t, "tenant-a")
-	u := fx.User(t, "alice@a.example")
-	fx.Member(t, a, u, "partner")
-	fx.Project(t, a, "Apollo")
-	s, err := Open(context.Background(), Config{DatabaseURL: db.RuntimeURL, MaxConns: 1})
+	w := pgtest.NewWorld(t)
+	s, err := Open(context.Background(), Config{DatabaseURL: w.DB.RuntimeURL, MaxConns: 1})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
-	return s, db
+	return s, w.DB
 }
 
 // TestPooledConnectionCarriesNoContext: with a pool of one, the connection
@@ -32,7 +27,7 @@ func TestPooledConnectionCarriesNoContext(t *testing.T) {
 	t.Parallel()
 	s, _ := openInternal(t)
 	ctx := context.Background()
-	who := Who{Email: "alice@a.example", Tenant: "tenant-a"}
+	who := Who{Email: pgtest.AliceEmail, Tenant: pgtest.TenantASlug}
 	for _, scope := range []func() error{
 		func() error {
 			return s.Read(ctx, who, func(tx *Tx) error {

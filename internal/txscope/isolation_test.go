@@ -78,6 +78,9 @@ type tableCase struct {
 	insertOther func(b *bundle) (string, []any)
 	// update touches a harmless column of the row picked by key.
 	update string
+	// immutable: the runtime role has no UPDATE on the table, so update is
+	// refused (42501) for own rows too.
+	immutable bool
 }
 
 func tableCases() []tableCase {
@@ -107,6 +110,20 @@ func tableCases() []tableCase {
 				return "INSERT INTO tasks (tenant_id, project_id, title) VALUES ($1, $2, 'smuggled')", []any{b.tenantB, b.projectB}
 			},
 			update: "UPDATE tasks SET done = true WHERE id = $1",
+		},
+		{
+			table:   "task_comments",
+			key:     "id = $1",
+			ownKey:  func(b *bundle) []any { return []any{b.commentA} },
+			otherKy: func(b *bundle) []any { return []any{b.commentB} },
+			insert: func(b *bundle) (string, []any) {
+				return "INSERT INTO task_comments (task_id, body) VALUES ($1, 'new one')", []any{b.taskA}
+			},
+			insertOther: func(b *bundle) (string, []any) {
+				return "INSERT INTO task_comments (tenant_id, task_id, body) VALUES ($1, $2, 'smuggled')", []any{b.tenantB, b.taskB}
+			},
+			update:    "UPDATE task_comments SET body = 'touched' WHERE id = $1",
+			immutable: true,
 		},
 		{
 			table:   "memberships",
@@ -153,6 +170,14 @@ func TestIsolationMatrix(t *testing.T) {
 			})
 			t.Run("update", func(t *testing.T) {
 				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+					if tc.immutable {
+						for _, key := range [][]any{tc.ownKey(b), tc.otherKy(b)} {
+							_, err := exec(t, tx, tc.update, key...)
+							require.Equal(t, "42501", sqlState(err), "no UPDATE privilege: %v", err)
+						}
+						require.Equal(t, 1, count(t, tx, sel, tc.ownKey(b)...), "own row still there")
+						return
+					}
 					n, err := exec(t, tx, tc.update, tc.ownKey(b)...)
 					require.NoError(t, err)
 					require.EqualValues(t, 1, n, "own update")
@@ -184,10 +209,12 @@ func TestIsolationMatrix(t *testing.T) {
 				sql, args := tc.insert(b)
 				_, err = exec(t, tx, sql, args...)
 				require.Error(t, err, "no context, no writes")
-				n, err := exec(t, tx, tc.update, tc.ownKey(b)...)
-				require.NoError(t, err)
-				require.EqualValues(t, 0, n)
-				n, err = exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.ownKey(b)...)
+				if !tc.immutable {
+					n, err := exec(t, tx, tc.update, tc.ownKey(b)...)
+					require.NoError(t, err)
+					require.EqualValues(t, 0, n)
+				}
+				n, err := exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.ownKey(b)...)
 				require.NoError(t, err)
 				require.EqualValues(t, 0, n)
 			})
@@ -237,18 +264,41 @@ func TestViewerWritesRefusedByPolicies(t *testing.T) {
 		"INSERT INTO projects (name) VALUES ('viewer')",
 		"INSERT INTO tasks (project_id, title) VALUES ('" + b.projectA.String() + "', 'viewer')",
 		"INSERT INTO memberships (user_id, role) VALUES ('" + b.bob.String() + "', 'partner')",
+		"INSERT INTO task_comments (task_id, body) VALUES ('" + b.taskA.String() + "', 'viewer')",
 	} {
 		_, err := exec(t, tx, sql)
 		require.Equal(t, "42501", sqlState(err), sql)
 	}
 	for _, sql := range []string{
 		"UPDATE projects SET name = 'viewer'", "UPDATE tasks SET done = true", "UPDATE memberships SET role = 'partner'",
-		"DELETE FROM tasks", "DELETE FROM projects", "DELETE FROM memberships",
+		"DELETE FROM task_comments", "DELETE FROM tasks", "DELETE FROM projects", "DELETE FROM memberships",
 	} {
 		n, err := exec(t, tx, sql)
 		require.NoError(t, err, sql)
 		require.Zero(t, n, sql)
 	}
+}
+
+// TestCommentAuthorIsTheWriter: a partner cannot put a comment in a
+// co-member's name (the attack: INSERT ... author_id = <someone else>, as
+// raw SQL on the runtime role); the insert policy ties author_id to the
+// context's user. The default fills it in; naming oneself works.
+func TestCommentAuthorIsTheWriter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	conn := pgtest.Conn(t, b.db.RuntimeURL)
+	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+		_, err := exec(t, tx, "INSERT INTO task_comments (task_id, author_id, body) VALUES ($1, $2, 'said vera')", b.taskA, b.vera)
+		require.Equal(t, "42501", sqlState(err), "a comment in another member's name: %v", err)
+		_, err = exec(t, tx, "INSERT INTO task_comments (task_id, author_id, body) VALUES ($1, NULL, 'unsigned')", b.taskA)
+		require.Equal(t, "42501", sqlState(err), "an unsigned comment: %v", err)
+		n, err := exec(t, tx, "INSERT INTO task_comments (task_id, author_id, body) VALUES ($1, $2, 'said alice')", b.taskA, b.alice)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n, "positive control: in one's own name")
+		var author uuid.UUID
+		require.NoError(t, tx.QueryRow(context.Background(), "INSERT INTO task_comments (task_id, body) VALUES ($1, 'default') RETURNING author_id", b.taskA).Scan(&author))
+		require.Equal(t, b.alice, author, "the default is the writer")
+	})
 }
 
 // TestSuspendedTenantInvisible: once a tenant is suspended, app.enter grants

@@ -1,21 +1,21 @@
 package txscope_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/require"
 
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// bundle is two tenants with a project and a task each, and one user per
-// role: alice (partner of A), bob (partner of B), vera (client viewer of A),
+// bundle is pgtest.World under the names these tests use: two tenants with
+// a project, a task and a comment each, and one user per role: alice (partner of A),
+// bob (partner of B), vera (client viewer of A), vic (client viewer of B),
 // olga (Owner, no membership).
 type bundle struct {
 	db    *pgtest.DB
@@ -25,45 +25,33 @@ type bundle struct {
 	tenantA, tenantB   uuid.UUID
 	projectA, projectB uuid.UUID
 	taskA, taskB       uuid.UUID
+	commentA, commentB uuid.UUID
 	alice, bob, vera   uuid.UUID
-	olga               uuid.UUID
+	vic, olga          uuid.UUID
 }
 
 const (
-	aliceEmail = "alice@a.example"
-	bobEmail   = "bob@b.example"
-	veraEmail  = "vera@a.example"
-	olgaEmail  = "olga@ops.example"
+	aliceEmail = pgtest.AliceEmail
+	bobEmail   = pgtest.BobEmail
+	veraEmail  = pgtest.VeraEmail
+	olgaEmail  = pgtest.OlgaEmail
 )
+
+// countingTracer counts round trips (the kit's tracer, under this
+// package's old name).
+type countingTracer = pgtest.RoundTrips
 
 func setup(t *testing.T, opts ...func(*txscope.Config)) *bundle {
 	t.Helper()
-	db := pgtest.New(t)
-	fx := db.Fixtures(t)
-	b := &bundle{db: db, fx: fx}
-	b.tenantA = fx.Tenant(t, "tenant-a")
-	b.tenantB = fx.Tenant(t, "tenant-b")
-	b.projectA = fx.Project(t, b.tenantA, "Apollo")
-	b.projectB = fx.Project(t, b.tenantB, "Borealis")
-	b.taskA = fx.Task(t, b.tenantA, b.projectA, "a task")
-	b.taskB = fx.Task(t, b.tenantB, b.projectB, "b task")
-	b.alice = fx.User(t, aliceEmail)
-	b.bob = fx.User(t, bobEmail)
-	b.vera = fx.User(t, veraEmail)
-	b.olga = fx.Owner(t, olgaEmail)
-	fx.Member(t, b.tenantA, b.alice, "partner")
-	fx.Member(t, b.tenantB, b.bob, "partner")
-	fx.Member(t, b.tenantA, b.vera, "client_viewer")
-
-	cfg := txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 4}
-	for _, o := range opts {
-		o(&cfg)
+	w := pgtest.NewWorld(t)
+	return &bundle{
+		db: w.DB, fx: w.Fx, scope: kit.Scope(t, w.DB, opts...),
+		tenantA: w.TenantA, tenantB: w.TenantB,
+		projectA: w.ProjectA, projectB: w.ProjectB,
+		taskA: w.TaskA, taskB: w.TaskB,
+		commentA: w.CommentA, commentB: w.CommentB,
+		alice: w.Alice, bob: w.Bob, vera: w.Vera, vic: w.Vic, olga: w.Olga,
 	}
-	s, err := txscope.Open(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	b.scope = s
-	return b
 }
 
-func whoA() txscope.Who { return txscope.Who{Email: aliceEmail, Tenant: "tenant-a"} }
+func whoA() txscope.Who { return txscope.Who{Email: aliceEmail, Tenant: pgtest.TenantASlug} }

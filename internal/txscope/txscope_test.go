@@ -3,7 +3,6 @@ package txscope_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -284,27 +283,6 @@ func TestDomainErrors(t *testing.T) {
 	require.ErrorIs(t, err, txscope.ErrNotFound)
 }
 
-// countingTracer counts round trips: each query outside a batch, each
-// batch, and each prepare pgx issues for a statement it has not cached.
-type countingTracer struct{ n atomic.Int64 }
-
-func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (c *countingTracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *countingTracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // TestRoundTrips pins the cost of a scope: a one-query Read is one round
 // trip (context pipelined with the query), a one-insert Write is three
 // (BEGIN+context, INSERT, COMMIT: what a plain BEGIN/INSERT/COMMIT costs).
@@ -347,9 +325,9 @@ func TestRoundTrips(t *testing.T) {
 		"write one insert": {write, 3},
 	} {
 		require.NoError(t, tc.fn(), name) // warm the statement cache
-		tr.n.Store(0)
+		tr.Reset()
 		require.NoError(t, tc.fn(), name)
-		require.Equal(t, tc.want, tr.n.Load(), name)
+		require.Equal(t, tc.want, tr.Load(), name)
 	}
 }
 

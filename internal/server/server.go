@@ -1,0 +1,98 @@
+// Package server composes pgtenant's HTTP server: the shared Echo stack of
+// internal/httpx, the JSON API (internal/api) and the Owner dashboard
+// (internal/dashboard) on one router, and the health and readiness probes.
+// It is the one place that knows both transports; neither knows the other.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pgtenant/pgtenant/internal/api"
+	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/dashboard"
+	"github.com/pgtenant/pgtenant/internal/httpx"
+	"github.com/pgtenant/pgtenant/internal/readiness"
+	"github.com/pgtenant/pgtenant/internal/tenancy"
+)
+
+// Config configures the server.
+type Config struct {
+	// Service performs the operations. Required.
+	Service *tenancy.Service
+	// Auth verifies identities. Required.
+	Auth auth.Authenticator
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// BodyLimit bounds request bodies in bytes (default 1 MiB).
+	BodyLimit int64
+	// RequestTimeout bounds each request's context (default 10s).
+	RequestTimeout time.Duration
+	// BaseDomain, when set, also serves the tenant routes on
+	// {slug}.{BaseDomain} (see api.Config).
+	BaseDomain string
+	// Readiness holds the cached verdict of the database self-check and
+	// turns not-ready when shutdown begins; nil: ready whenever the
+	// authenticator is (tests).
+	Readiness *readiness.Monitor
+}
+
+// Server is the HTTP server's handler.
+type Server struct {
+	e     *echo.Echo
+	auth  auth.Authenticator
+	ready *readiness.Monitor
+}
+
+// New builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Auth == nil {
+		return nil, errors.New("server: Config.Service and Config.Auth are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout})
+	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	if err := api.Mount(e, api.Config{Service: cfg.Service, Auth: cfg.Auth, BaseDomain: cfg.BaseDomain}); err != nil {
+		return nil, err
+	}
+	if err := dashboard.Mount(e, dashboard.Config{Service: cfg.Service, Auth: cfg.Auth, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Echo exposes the router, for adding routes in extensions and tests.
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the authenticator can verify tokens and the last
+// database self-check passed (see internal/readiness): the probe reads
+// state and runs no query, so probes cost nothing and cannot pile up on a
+// slow database. From the moment shutdown begins it answers 503.
+func (s *Server) readyz(c echo.Context) error {
+	if !s.auth.Ready() {
+		return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: identity keys not loaded", Err: auth.ErrNotReady}
+	}
+	if s.ready != nil {
+		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
+		} else if err != nil {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -45,7 +45,8 @@ type table struct {
 	rls, force    bool
 	partition     bool
 	owner         string
-	tenantAttnum  int16 // 0: no tenant_id column
+	tenantAttnum  int16  // 0: not a tenant table
+	tenantKey     string // the tenant key column: tenant_id, or the column naming the tenant otherwise
 	tenantType    string
 	tenantNotNull bool
 }

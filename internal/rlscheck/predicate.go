@@ -33,6 +33,9 @@ var Isolation = struct {
 	TenantHelper string
 	// SettingPrefix is the prefix of the settings the helpers read.
 	SettingPrefix string
+	// Gates are the functions of ContextSchema that set the context (with
+	// set_config): the only ones allowed to.
+	Gates []string
 }{
 	Column:        TenantColumn,
 	Registry:      "tenants",
@@ -40,6 +43,7 @@ var Isolation = struct {
 	Helpers:       []string{"current_tenant_id", "current_user_id", "current_user_email", "current_member_role", "current_is_owner"},
 	TenantHelper:  "current_tenant_id",
 	SettingPrefix: "app.",
+	Gates:         []string{"enter"},
 }
 
 // IsolationForm is one accepted shape of a comparison between a column and

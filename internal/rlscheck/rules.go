@@ -339,9 +339,9 @@ func checkIsolation(c *catalog, report func(object, message, fix string)) {
 			for i, p := range permissive {
 				names[i] = p.name
 			}
-			msg := fmt.Sprintf("%s: no restrictive policy checks tenant_id, and the permissive policies (%s) are OR-ed: each one widens the others", cmd, joinNames(names))
+			msg := fmt.Sprintf("%s: no restrictive policy holds the tenant check, and the permissive policies (%s) are OR-ed: each one widens the others", cmd, joinNames(names))
 			if len(permissive) == 1 {
-				msg = fmt.Sprintf("%s: the only permissive policy (%s) does not compare tenant_id with the tenant context, and no restrictive policy does", cmd, names[0])
+				msg = fmt.Sprintf("%s: the only permissive policy (%s) does not bound rows to the context's tenant (no accepted tenant check AND-ed at the top of its expression), and no restrictive policy does", cmd, names[0])
 			}
 			report(t.object(), msg,
 				fmt.Sprintf("CREATE POLICY %s_isolation ON %s AS RESTRICTIVE USING (tenant_id = (SELECT app.current_tenant_id())) WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));", t.name, t.qname()))

@@ -207,22 +207,31 @@ func pick2(cond bool, a, b string) string {
 	return b
 }
 
-// firstDifference describes where two function bodies part.
+// firstDifference shows where two function bodies part, line by line,
+// ignoring indentation and blank lines (a body rewritten on one line still
+// shows its first statement).
 func firstDifference(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	lines := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	w, g := lines(want), lines(got)
 	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d is %q, committed %q", i+1, strings.TrimSpace(gl), strings.TrimSpace(wl))
+		switch {
+		case i >= len(g):
+			return fmt.Sprintf("it ends where the committed one goes on with %q", w[i])
+		case i >= len(w):
+			return fmt.Sprintf("it goes on with %q where the committed one ends", g[i])
+		case w[i] != g[i]:
+			return fmt.Sprintf("it has %q where the committed one has %q", g[i], w[i])
 		}
 	}
-	return "they differ"
+	return "only in blank space"
 }
 
 func checkFunctionDrift(c *catalog, report func(object, message, fix string)) {

@@ -216,20 +216,12 @@ func (c *catalog) loadTables(ctx context.Context, conn *pgx.Conn) error {
 
 func (c *catalog) loadPolicies(ctx context.Context, conn *pgx.Conn) error {
 	rows, err := conn.Query(ctx, `
-		SELECT p.polrelid, p.polname::text, p.polpermissive,
-		       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
-		                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
-		       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
-		             FROM unnest(p.polroles) r ORDER BY 1),
+		SELECT p.polrelid, `+policyFieldsSQL+`,
 		       0 = ANY (p.polroles) OR EXISTS (
 		           SELECT 1 FROM unnest(p.polroles) r, unnest($1::text[]) rt
 		           WHERE r <> 0 AND pg_catalog.pg_has_role(rt, r, 'USAGE')),
-		       coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), ''),
-		       coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
-		FROM pg_catalog.pg_policy p
-		JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE `+userSchema+`
+		       `+policyExprsSQL+`
+		`+policyFromSQL+`
 		ORDER BY n.nspname, c.relname, p.polname`, c.runtime)
 	if err != nil {
 		return err

@@ -27,19 +27,15 @@ type storedExpr struct {
 // they mention and finds the tenant tables that only their policies name.
 func (c *catalog) loadExpressions(ctx context.Context, conn *pgx.Conn) error {
 	c.exprs = &exprCatalog{r: newResolver()}
-	rows, err := conn.Query(ctx, `
-		SELECT p.polrelid, p.polname::text, coalesce(p.polqual::text, ''), coalesce(p.polwithcheck::text, '')
-		FROM pg_catalog.pg_policy p`)
-	if err != nil {
-		return err
-	}
 	type key struct {
 		table uint32
 		name  string
 	}
 	trees := map[key][2]*Node{}
 	var all []*Node
-	for rows.Next() {
+	err := queryEach(ctx, conn, `
+		SELECT p.polrelid, p.polname::text, coalesce(p.polqual::text, ''), coalesce(p.polwithcheck::text, '')
+		FROM pg_catalog.pg_policy p`, nil, func(rows pgx.Rows) error {
 		var k key
 		var qual, check string
 		if err := rows.Scan(&k.table, &k.name, &qual, &check); err != nil {
@@ -58,8 +54,9 @@ func (c *catalog) loadExpressions(ctx context.Context, conn *pgx.Conn) error {
 			all = append(all, n)
 		}
 		trees[k] = pair
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	for i := range c.policies {
@@ -123,22 +120,19 @@ WHERE ` + userSchema + `
 ORDER BY 1`
 
 func (c *catalog) loadStoredExprs(ctx context.Context, conn *pgx.Conn) error {
-	rows, err := conn.Query(ctx, storedExprSQL)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	return queryEach(ctx, conn, storedExprSQL, nil, func(rows pgx.Rows) error {
 		var s storedExpr
 		var text string
 		if err := rows.Scan(&s.object, &text); err != nil {
 			return err
 		}
+		var err error
 		if s.tree, err = ParseNodeTree(text); err != nil {
 			return fmt.Errorf("%s: %w", s.object, err)
 		}
 		c.exprs.stored = append(c.exprs.stored, s)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // detectPolicyTenantKeys makes a tenant table of every table whose policies

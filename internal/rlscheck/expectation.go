@@ -200,8 +200,25 @@ func snapshotVersion(ctx context.Context, conn *pgx.Conn, e *Expectation, _ stri
 // way qualify does in Go.
 const qualifiedSQL = `pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)`
 
+// The policy columns the rules (loadPolicies) and the expectation read
+// alike: name, permissive, command, roles; USING and WITH CHECK as
+// deparsed; from pg_policy p of tables c in user schemas n.
+const (
+	policyFieldsSQL = `p.polname::text, p.polpermissive,
+		       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+		                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+		       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
+		             FROM unnest(p.polroles) r ORDER BY 1)`
+	policyExprsSQL = `coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), ''),
+		       coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')`
+	policyFromSQL = `FROM pg_catalog.pg_policy p
+		JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE ` + userSchema
+)
+
 func snapshotRelations(ctx context.Context, conn *pgx.Conn, e *Expectation, owner string, runtime []string) error {
-	rows, err := conn.Query(ctx, `
+	return queryEach(ctx, conn, `
 		SELECT `+qualifiedSQL+`,
 		       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
 		                      WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
@@ -214,47 +231,24 @@ func snapshotRelations(ctx context.Context, conn *pgx.Conn, e *Expectation, owne
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND `+userSchema+` AND `+notExtension("pg_class", "c.oid")+`
-		ORDER BY 1`, runtime)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+		ORDER BY 1`, []any{runtime}, func(rows pgx.Rows) error {
 		var r ExpectedRelation
 		var relOwner string
-		if err := rows.Scan(&r.Name, &r.Kind, &r.RLS, &r.Force, &relOwner, &r.Runtime); err != nil {
-			return err
-		}
+		err := rows.Scan(&r.Name, &r.Kind, &r.RLS, &r.Force, &relOwner, &r.Runtime)
 		r.Owner = ownerLabel(relOwner, owner)
 		e.Relations = append(e.Relations, r)
-	}
-	return rows.Err()
+		return err
+	})
 }
 
 func snapshotPolicies(ctx context.Context, conn *pgx.Conn, e *Expectation, _ string, _ []string) error {
-	rows, err := conn.Query(ctx, `
-		SELECT `+qualifiedSQL+`, p.polname::text, p.polpermissive,
-		       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
-		                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
-		       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
-		             FROM unnest(p.polroles) r ORDER BY 1),
-		       coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), ''),
-		       coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
-		FROM pg_catalog.pg_policy p
-		JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE `+userSchema+`
-		ORDER BY 1, 2`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var p ExpectedPolicy
-		if err := rows.Scan(&p.Table, &p.Name, &p.Permissive, &p.Command, &p.Roles, &p.Using, &p.Check); err != nil {
+	return queryEach(ctx, conn, `SELECT `+qualifiedSQL+`, `+policyFieldsSQL+`, `+policyExprsSQL+` `+policyFromSQL+` ORDER BY 1, 2`, nil,
+		func(rows pgx.Rows) error {
+			var p ExpectedPolicy
+			err := rows.Scan(&p.Table, &p.Name, &p.Permissive, &p.Command, &p.Roles, &p.Using, &p.Check)
+			e.Policies = append(e.Policies, p)
 			return err
-		}
-		e.Policies = append(e.Policies, p)
-	}
-	return rows.Err()
+		})
 }
 
 // typeNameSQL writes a type as schema.name (arrays as schema.name[]; the
@@ -269,7 +263,7 @@ const typeNameSQL = `(SELECT CASE WHEN et.oid IS NOT NULL
         WHERE t.oid = %s)`
 
 func snapshotFunctions(ctx context.Context, conn *pgx.Conn, e *Expectation, owner string, runtime []string) error {
-	rows, err := conn.Query(ctx, `
+	return queryEach(ctx, conn, `
 		SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' ||
 		       coalesce((SELECT string_agg(`+fmt.Sprintf(typeNameSQL, "a.t")+`, ', ' ORDER BY a.i)
 		                 FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY a(t, i)), '') || ')',
@@ -285,42 +279,30 @@ func snapshotFunctions(ctx context.Context, conn *pgx.Conn, e *Expectation, owne
 		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 		JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 		WHERE p.prokind IN ('f', 'p') AND `+userSchema+` AND `+notExtension("pg_proc", "p.oid")+`
-		ORDER BY 1`, runtime)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+		ORDER BY 1`, []any{runtime}, func(rows pgx.Rows) error {
 		var f ExpectedFunction
 		var fOwner string
-		if err := rows.Scan(&f.Signature, &f.Returns, &f.Language, &f.SecurityDefiner, &f.Volatility, &f.Strict, &f.Leakproof,
-			&f.Parallel, &f.Config, &fOwner, &f.RuntimeExecute, &f.Body); err != nil {
-			return err
-		}
+		err := rows.Scan(&f.Signature, &f.Returns, &f.Language, &f.SecurityDefiner, &f.Volatility, &f.Strict, &f.Leakproof,
+			&f.Parallel, &f.Config, &fOwner, &f.RuntimeExecute, &f.Body)
 		f.Owner = ownerLabel(fOwner, owner)
 		e.Functions = append(e.Functions, f)
-	}
-	return rows.Err()
+		return err
+	})
 }
 
 func snapshotTriggers(ctx context.Context, conn *pgx.Conn, e *Expectation, _ string, _ []string) error {
-	rows, err := conn.Query(ctx, `
+	return queryEach(ctx, conn, `
 		SELECT `+qualifiedSQL+`, t.tgname::text, t.tgenabled::text, pg_catalog.pg_get_triggerdef(t.oid)
 		FROM pg_catalog.pg_trigger t
 		JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE NOT t.tgisinternal AND `+userSchema+`
-		ORDER BY 1, 2`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+		ORDER BY 1, 2`, nil, func(rows pgx.Rows) error {
 		var t ExpectedTrigger
-		if err := rows.Scan(&t.Table, &t.Name, &t.Enabled, &t.Definition); err != nil {
-			return err
-		}
+		err := rows.Scan(&t.Table, &t.Name, &t.Enabled, &t.Definition)
 		e.Triggers = append(e.Triggers, t)
-	}
-	return rows.Err()
+		return err
+	})
 }
 
 // driftCatalog is the database's state in the expectation's shape, next to
@@ -345,21 +327,12 @@ func (c *catalog) loadDrift(ctx context.Context, conn *pgx.Conn, want *Expectati
 	return nil
 }
 
-// index helpers: the expectation's lists by key.
 func relationsByName(rs []ExpectedRelation) map[string]ExpectedRelation {
-	m := make(map[string]ExpectedRelation, len(rs))
-	for _, r := range rs {
-		m[r.Name] = r
-	}
-	return m
+	return keyed(rs, func(r ExpectedRelation) string { return r.Name })
 }
 
 func functionsBySignature(fs []ExpectedFunction) map[string]ExpectedFunction {
-	m := make(map[string]ExpectedFunction, len(fs))
-	for _, f := range fs {
-		m[f.Signature] = f
-	}
-	return m
+	return keyed(fs, func(f ExpectedFunction) string { return f.Signature })
 }
 
 func sortedKeys[V any](m map[string]V) []string {

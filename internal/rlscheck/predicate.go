@@ -351,31 +351,40 @@ func (e *evaluator) evalVar(n *Node, level int64) abstract {
 	return out
 }
 
-// and3, or3 and not3 are SQL's three-valued logic on sets of outcomes.
+// and3, or3 and not3 are SQL's three-valued logic lifted to sets of
+// outcomes: the result may be whatever some pair of possible inputs gives.
 func and3(a, b outcome) outcome {
-	var out outcome
-	if a&mayFalse != 0 || b&mayFalse != 0 {
-		out |= mayFalse
-	}
-	if a&mayTrue != 0 && b&mayTrue != 0 {
-		out |= mayTrue
-	}
-	if (a&mayNull != 0 && b&(mayTrue|mayNull) != 0) || (b&mayNull != 0 && a&(mayTrue|mayNull) != 0) {
-		out |= mayNull
-	}
-	return out
+	return lift(a, b, func(x, y outcome) outcome {
+		switch {
+		case x == mayFalse || y == mayFalse:
+			return mayFalse
+		case x == mayTrue && y == mayTrue:
+			return mayTrue
+		}
+		return mayNull
+	})
 }
 
 func or3(a, b outcome) outcome {
+	return lift(a, b, func(x, y outcome) outcome {
+		switch {
+		case x == mayTrue || y == mayTrue:
+			return mayTrue
+		case x == mayFalse && y == mayFalse:
+			return mayFalse
+		}
+		return mayNull
+	})
+}
+
+func lift(a, b outcome, op func(x, y outcome) outcome) outcome {
 	var out outcome
-	if a&mayTrue != 0 || b&mayTrue != 0 {
-		out |= mayTrue
-	}
-	if a&mayFalse != 0 && b&mayFalse != 0 {
-		out |= mayFalse
-	}
-	if (a&mayNull != 0 && b&(mayFalse|mayNull) != 0) || (b&mayNull != 0 && a&(mayFalse|mayNull) != 0) {
-		out |= mayNull
+	for _, x := range []outcome{mayTrue, mayFalse, mayNull} {
+		for _, y := range []outcome{mayTrue, mayFalse, mayNull} {
+			if a&x != 0 && b&y != 0 {
+				out |= op(x, y)
+			}
+		}
 	}
 	return out
 }

@@ -74,57 +74,56 @@ func (r *resolver) load(ctx context.Context, conn *pgx.Conn, trees []*Node, tabl
 			return true
 		})
 	}
-	rows, err := conn.Query(ctx, `
+	err := queryEach(ctx, conn, `
 		SELECT o.oid, n.nspname::text, o.oprname::text, o.oprleft, o.oprright, o.oprresult, o.oprcode::oid
 		FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-		WHERE o.oid = ANY ($1::oid[])`, ops)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+		WHERE o.oid = ANY ($1::oid[])`, []any{ops}, func(rows pgx.Rows) error {
 		var oid uint32
 		var o operatorInfo
-		if err := rows.Scan(&oid, &o.schema, &o.name, &o.left, &o.right, &o.result, &o.code); err != nil {
-			return err
-		}
+		err := rows.Scan(&oid, &o.schema, &o.name, &o.left, &o.right, &o.result, &o.code)
 		r.ops[oid] = o
 		funcs = append(funcs, o.code)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	rows, err = conn.Query(ctx, `
+	err = queryEach(ctx, conn, `
 		SELECT p.oid, n.nspname::text, p.proname::text, p.proisstrict, p.provolatile::text, p.prorettype
 		FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-		WHERE p.oid = ANY ($1::oid[])`, funcs)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+		WHERE p.oid = ANY ($1::oid[])`, []any{funcs}, func(rows pgx.Rows) error {
 		var oid uint32
 		var f funcInfo
-		if err := rows.Scan(&oid, &f.schema, &f.name, &f.strict, &f.volatility, &f.result); err != nil {
-			return err
-		}
+		err := rows.Scan(&oid, &f.schema, &f.name, &f.strict, &f.volatility, &f.result)
 		r.funcs[oid] = f
-	}
-	if err := rows.Err(); err != nil {
 		return err
-	}
-	rows, err = conn.Query(ctx, `
-		SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, a.attnotnull
-		FROM pg_catalog.pg_attribute a
-		WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped`, rels)
+	})
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	return queryEach(ctx, conn, `
+		SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, a.attnotnull
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped`, []any{rels}, func(rows pgx.Rows) error {
 		var k attrKey
 		var a attrInfo
-		if err := rows.Scan(&k.rel, &k.attnum, &a.name, &a.typ, &a.notNull); err != nil {
+		err := rows.Scan(&k.rel, &k.attnum, &a.name, &a.typ, &a.notNull)
+		r.attrs[k] = a
+		return err
+	})
+}
+
+// queryEach runs sql and calls scan for every row.
+func queryEach(ctx context.Context, conn *pgx.Conn, sql string, args []any, scan func(pgx.Rows) error) error {
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
 			return err
 		}
-		r.attrs[k] = a
 	}
 	return rows.Err()
 }

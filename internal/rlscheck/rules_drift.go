@@ -116,95 +116,101 @@ func checkRuntimeRelationRLS(c *catalog, report func(object, message, fix string
 	}
 }
 
+// differences collects "X is a, committed b" for the attributes that differ.
+type differences []string
+
+func (d *differences) add(what string, committed, actual any) {
+	if fmt.Sprint(committed) != fmt.Sprint(actual) {
+		*d = append(*d, fmt.Sprintf("%s is %v, committed %v", what, actual, committed))
+	}
+}
+
+func (d differences) String() string { return strings.Join(d, "; ") }
+
+// compareKeyed walks the union of want's and got's keys in order: extra
+// for a key only in got, changed for a key in both, missing for a key only
+// in want.
+func compareKeyed[T any](want, got map[string]T, extra func(key string, g T), changed func(key string, w, g T), missing func(key string, w T)) {
+	for _, key := range sortedKeys(got) {
+		if w, ok := want[key]; ok {
+			changed(key, w, got[key])
+		} else {
+			extra(key, got[key])
+		}
+	}
+	for _, key := range sortedKeys(want) {
+		if _, ok := got[key]; !ok {
+			missing(key, want[key])
+		}
+	}
+}
+
+func keyed[T any](items []T, key func(T) string) map[string]T {
+	m := make(map[string]T, len(items))
+	for _, it := range items {
+		m[key(it)] = it
+	}
+	return m
+}
+
 func checkRelationDrift(c *catalog, report func(object, message, fix string)) {
 	d := c.drift
 	if d.want.SchemaVersion != d.got.SchemaVersion {
 		report("database "+quoteIdent(c.database), fmt.Sprintf("schema version %d, the committed SQL is version %d: every other drift finding may follow from it", d.got.SchemaVersion, d.want.SchemaVersion),
 			"server migrate up")
 	}
-	want, got := relationsByName(d.want.Relations), relationsByName(d.got.Relations)
-	for _, name := range sortedKeys(got) {
-		g, ok := want[name]
-		r := got[name]
-		if !ok {
+	compareKeyed(relationsByName(d.want.Relations), relationsByName(d.got.Relations),
+		func(name string, r ExpectedRelation) {
 			if len(r.Runtime) > 0 {
 				report(r.Kind+" "+name, fmt.Sprintf("not in the committed schema, and the runtime role can %s it", privilegeList(r.Runtime)),
 					fmt.Sprintf("REVOKE ALL ON %s FROM <runtime role, its groups, PUBLIC>; or commit it (db/schema, db/policies) with its policies", name))
 			}
-			continue
-		}
-		var diffs []string
-		add := func(what string, w, h any) {
-			if fmt.Sprint(w) != fmt.Sprint(h) {
-				diffs = append(diffs, fmt.Sprintf("%s is %v, committed %v", what, h, w))
+		},
+		func(name string, w, r ExpectedRelation) {
+			var diffs differences
+			diffs.add("kind", w.Kind, r.Kind)
+			diffs.add("row-level security enabled", w.RLS, r.RLS)
+			diffs.add("row-level security forced", w.Force, r.Force)
+			diffs.add("owner", w.Owner, r.Owner)
+			if len(c.plainRuntime()) > 0 { // a superuser may do anything: runtime_role_attributes says so
+				diffs.add("what the runtime role may do", privilegeList(w.Runtime), privilegeList(r.Runtime))
 			}
-		}
-		add("kind", g.Kind, r.Kind)
-		add("row-level security enabled", g.RLS, r.RLS)
-		add("row-level security forced", g.Force, r.Force)
-		add("owner", g.Owner, r.Owner)
-		if len(c.plainRuntime()) > 0 { // a superuser may do anything: runtime_role_attributes says so
-			add("what the runtime role may do", privilegeList(g.Runtime), privilegeList(r.Runtime))
-		}
-		if len(diffs) > 0 {
-			report(r.Kind+" "+name, strings.Join(diffs, "; "), driftFix)
-		}
-	}
-	for _, name := range sortedKeys(want) {
-		if _, ok := got[name]; !ok {
-			report(want[name].Kind+" "+name, "committed, but missing from the database", driftFix)
-		}
-	}
+			if len(diffs) > 0 {
+				report(r.Kind+" "+name, diffs.String(), driftFix)
+			}
+		},
+		func(name string, w ExpectedRelation) {
+			report(w.Kind+" "+name, "committed, but missing from the database", driftFix)
+		})
 }
 
-func policyKey(p ExpectedPolicy) string { return "policy " + p.Name + " on " + p.Table }
+func permissiveWord(p ExpectedPolicy) string {
+	if p.Permissive {
+		return "PERMISSIVE"
+	}
+	return "RESTRICTIVE"
+}
 
 func checkPolicyDrift(c *catalog, report func(object, message, fix string)) {
 	d := c.drift
-	index := func(ps []ExpectedPolicy) map[string]ExpectedPolicy {
-		m := map[string]ExpectedPolicy{}
-		for _, p := range ps {
-			m[policyKey(p)] = p
-		}
-		return m
-	}
-	want, got := index(d.want.Policies), index(d.got.Policies)
-	for _, key := range sortedKeys(got) {
-		g := got[key]
-		w, ok := want[key]
-		if !ok {
-			report(key, fmt.Sprintf("not committed: %s %s for %s, USING (%s) WITH CHECK (%s)",
-				pick2(g.Permissive, "PERMISSIVE", "RESTRICTIVE"), g.Command, joinNames(g.Roles), g.Using, g.Check),
+	key := func(p ExpectedPolicy) string { return "policy " + p.Name + " on " + p.Table }
+	compareKeyed(keyed(d.want.Policies, key), keyed(d.got.Policies, key),
+		func(key string, g ExpectedPolicy) {
+			report(key, fmt.Sprintf("not committed: %s %s for %s, USING (%s) WITH CHECK (%s)", permissiveWord(g), g.Command, joinNames(g.Roles), g.Using, g.Check),
 				fmt.Sprintf("DROP POLICY %s ON %s; (or commit it to db/policies)", quoteIdent(g.Name), g.Table))
-			continue
-		}
-		var diffs []string
-		add := func(what, w, h string) {
-			if w != h {
-				diffs = append(diffs, fmt.Sprintf("%s is %s, committed %s", what, h, w))
+		},
+		func(key string, w, g ExpectedPolicy) {
+			var diffs differences
+			diffs.add("kind", permissiveWord(w), permissiveWord(g))
+			diffs.add("command", w.Command, g.Command)
+			diffs.add("roles", joinNames(w.Roles), joinNames(g.Roles))
+			diffs.add("USING", "("+w.Using+")", "("+g.Using+")")
+			diffs.add("WITH CHECK", "("+w.Check+")", "("+g.Check+")")
+			if len(diffs) > 0 {
+				report(key, diffs.String()+d.versionNote(), driftFix)
 			}
-		}
-		add("kind", pick2(w.Permissive, "PERMISSIVE", "RESTRICTIVE"), pick2(g.Permissive, "PERMISSIVE", "RESTRICTIVE"))
-		add("command", w.Command, g.Command)
-		add("roles", joinNames(w.Roles), joinNames(g.Roles))
-		add("USING", "("+w.Using+")", "("+g.Using+")")
-		add("WITH CHECK", "("+w.Check+")", "("+g.Check+")")
-		if len(diffs) > 0 {
-			report(key, strings.Join(diffs, "; ")+d.versionNote(), driftFix)
-		}
-	}
-	for _, key := range sortedKeys(want) {
-		if _, ok := got[key]; !ok {
-			report(key, "committed, but missing from the database", driftFix)
-		}
-	}
-}
-
-func pick2(cond bool, a, b string) string {
-	if cond {
-		return a
-	}
-	return b
+		},
+		func(key string, _ ExpectedPolicy) { report(key, "committed, but missing from the database", driftFix) })
 }
 
 // firstDifference shows where two function bodies part, line by line,
@@ -236,47 +242,37 @@ func firstDifference(want, got string) string {
 
 func checkFunctionDrift(c *catalog, report func(object, message, fix string)) {
 	d := c.drift
-	want, got := functionsBySignature(d.want.Functions), functionsBySignature(d.got.Functions)
-	for _, sig := range sortedKeys(got) {
-		g := got[sig]
-		w, ok := want[sig]
-		if !ok {
+	compareKeyed(functionsBySignature(d.want.Functions), functionsBySignature(d.got.Functions),
+		func(sig string, g ExpectedFunction) {
 			if strings.HasPrefix(sig, quoteIdent(Isolation.ContextSchema)+".") {
 				report("function "+sig, fmt.Sprintf("not committed, in the context schema %s (owner %s, SECURITY DEFINER %t)", Isolation.ContextSchema, g.Owner, g.SecurityDefiner),
 					fmt.Sprintf("DROP FUNCTION %s; (or commit it to db/schema)", sig))
 			}
-			continue
-		}
-		var diffs []string
-		add := func(what string, w, h any) {
-			if fmt.Sprint(w) != fmt.Sprint(h) {
-				diffs = append(diffs, fmt.Sprintf("%s is %v, committed %v", what, h, w))
+		},
+		func(sig string, w, g ExpectedFunction) {
+			var diffs differences
+			diffs.add("result", w.Returns, g.Returns)
+			diffs.add("language", w.Language, g.Language)
+			diffs.add("SECURITY DEFINER", w.SecurityDefiner, g.SecurityDefiner)
+			diffs.add("SET clauses", w.Config, g.Config)
+			diffs.add("volatility", w.Volatility, g.Volatility)
+			diffs.add("STRICT", w.Strict, g.Strict)
+			diffs.add("LEAKPROOF", w.Leakproof, g.Leakproof)
+			diffs.add("parallel", w.Parallel, g.Parallel)
+			diffs.add("owner", w.Owner, g.Owner)
+			if len(c.plainRuntime()) > 0 {
+				diffs.add("executable by the runtime role", w.RuntimeExecute, g.RuntimeExecute)
 			}
-		}
-		add("result", w.Returns, g.Returns)
-		add("language", w.Language, g.Language)
-		add("SECURITY DEFINER", w.SecurityDefiner, g.SecurityDefiner)
-		add("SET clauses", w.Config, g.Config)
-		add("volatility", w.Volatility, g.Volatility)
-		add("STRICT", w.Strict, g.Strict)
-		add("LEAKPROOF", w.Leakproof, g.Leakproof)
-		add("parallel", w.Parallel, g.Parallel)
-		add("owner", w.Owner, g.Owner)
-		if len(c.plainRuntime()) > 0 {
-			add("executable by the runtime role", w.RuntimeExecute, g.RuntimeExecute)
-		}
-		if w.Body != g.Body {
-			diffs = append(diffs, "the body differs: "+firstDifference(w.Body, g.Body))
-		}
-		if len(diffs) > 0 {
-			report("function "+sig, strings.Join(diffs, "; "), driftFix)
-		}
-	}
-	for _, sig := range sortedKeys(want) {
-		if _, ok := got[sig]; !ok {
+			if w.Body != g.Body {
+				diffs = append(diffs, "the body differs: "+firstDifference(w.Body, g.Body))
+			}
+			if len(diffs) > 0 {
+				report("function "+sig, diffs.String(), driftFix)
+			}
+		},
+		func(sig string, _ ExpectedFunction) {
 			report("function "+sig, "committed, but missing from the database", driftFix)
-		}
-	}
+		})
 }
 
 func checkUncommittedDefiners(c *catalog, report func(object, message, fix string)) {
@@ -290,38 +286,27 @@ func checkUncommittedDefiners(c *catalog, report func(object, message, fix strin
 	}
 }
 
+// triggerStates names pg_trigger.tgenabled.
+var triggerStates = map[string]string{"O": "enabled", "D": "disabled", "R": "enabled on replicas only", "A": "enabled always"}
+
 func checkTriggerDrift(c *catalog, report func(object, message, fix string)) {
 	d := c.drift
-	index := func(ts []ExpectedTrigger) map[string]ExpectedTrigger {
-		m := map[string]ExpectedTrigger{}
-		for _, t := range ts {
-			m["trigger "+t.Name+" on "+t.Table] = t
-		}
-		return m
-	}
-	enabled := map[string]string{"O": "enabled", "D": "disabled", "R": "enabled on replicas only", "A": "enabled always"}
-	want, got := index(d.want.Triggers), index(d.got.Triggers)
-	for _, key := range sortedKeys(got) {
-		g := got[key]
-		w, ok := want[key]
-		if !ok {
+	key := func(t ExpectedTrigger) string { return "trigger " + t.Name + " on " + t.Table }
+	compareKeyed(keyed(d.want.Triggers, key), keyed(d.got.Triggers, key),
+		func(key string, g ExpectedTrigger) {
 			report(key, "not committed: "+g.Definition, fmt.Sprintf("DROP TRIGGER %s ON %s; (or commit it to db/schema)", quoteIdent(g.Name), g.Table))
-			continue
-		}
-		var diffs []string
-		if w.Enabled != g.Enabled {
-			diffs = append(diffs, fmt.Sprintf("it is %s, committed %s", enabled[g.Enabled], enabled[w.Enabled]))
-		}
-		if w.Definition != g.Definition {
-			diffs = append(diffs, fmt.Sprintf("the definition is %q, committed %q", g.Definition, w.Definition))
-		}
-		if len(diffs) > 0 {
-			report(key, strings.Join(diffs, "; ")+d.versionNote(), driftFix)
-		}
-	}
-	for _, key := range sortedKeys(want) {
-		if _, ok := got[key]; !ok {
-			report(key, "committed, but missing from the database: "+want[key].Definition, driftFix)
-		}
-	}
+		},
+		func(key string, w, g ExpectedTrigger) {
+			var diffs differences
+			if w.Enabled != g.Enabled {
+				diffs = append(diffs, fmt.Sprintf("it is %s, committed %s", triggerStates[g.Enabled], triggerStates[w.Enabled]))
+			}
+			diffs.add("the definition", fmt.Sprintf("%q", w.Definition), fmt.Sprintf("%q", g.Definition))
+			if len(diffs) > 0 {
+				report(key, diffs.String()+d.versionNote(), driftFix)
+			}
+		},
+		func(key string, w ExpectedTrigger) {
+			report(key, "committed, but missing from the database: "+w.Definition, driftFix)
+		})
 }

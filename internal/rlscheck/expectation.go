@@ -128,8 +128,9 @@ func (e *Expectation) MarshalIndent() ([]byte, error) {
 
 // Snapshot reads the expectation-shaped state of the database behind conn:
 // runtime names the runtime role(s) whose privileges are recorded (the
-// group pgtenant_app when taking the committed snapshot). It only reads;
-// names are written schema-qualified whatever the session's search_path.
+// group pgtenant_app when taking the committed snapshot). It only reads, in
+// a read-only transaction of its own (conn must not be in one); names are
+// written schema-qualified whatever the session's search_path.
 func Snapshot(ctx context.Context, conn *pgx.Conn, runtime []string) (*Expectation, error) {
 	var e *Expectation
 	err := readOnly(ctx, conn, func() error {

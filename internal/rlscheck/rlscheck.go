@@ -122,7 +122,8 @@ func CheckURL(ctx context.Context, databaseURL string, opts Options) (Report, er
 	return Check(ctx, conn, opts)
 }
 
-// Check reads the catalogs through conn and runs every rule.
+// Check reads the catalogs through conn and runs every rule. It opens (and
+// rolls back) a read-only transaction of its own: conn must not be in one.
 func Check(ctx context.Context, conn *pgx.Conn, opts Options) (Report, error) {
 	var rep Report
 	if err := conn.QueryRow(ctx, "SELECT current_database()::text, current_user::text").Scan(&rep.Database, &rep.ConnectedAs); err != nil {

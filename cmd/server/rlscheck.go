@@ -22,8 +22,10 @@ const rlsCheckUsage = `usage: server rls-check [--json] [--database-url URL] [--
        server rls-check --rules
 
 Lints the catalogs of a migrated database for tenant-isolation mistakes
-(row-level security, policies, keys, views, functions, roles) and prints
-every rule with ok or FAIL; --rules describes them.
+(row-level security, policy expressions read as Postgres stores them, keys,
+views, functions, triggers, roles), compares them with what this binary's
+embedded SQL produces, and prints every rule with ok or FAIL; --rules
+describes them.
 
   --database-url URL   database to inspect (default DATABASE_URL, else
                        MIGRATE_DATABASE_URL); any role may read the catalogs

@@ -67,7 +67,10 @@ func TestRLSCheckCommandFindings(t *testing.T) {
 	require.Contains(t, out, "- table public.tasks")
 	require.Contains(t, out, "fix: ALTER TABLE public.tasks FORCE ROW LEVEL SECURITY;")
 	require.Contains(t, out, "FAIL  runtime_role_privileges")
-	require.Contains(t, out, "2 failed, 2 finding(s)")
+	// The committed schema forces RLS on tasks: drift too.
+	require.Contains(t, out, "FAIL  relation_drift")
+	require.Contains(t, out, "row-level security forced is false, committed true")
+	require.Contains(t, out, "3 failed, 3 finding(s)")
 
 	code, out, _ = rlsCheckRun(env, "--json")
 	require.Equal(t, rlsCheckFindings, code)
@@ -75,7 +78,7 @@ func TestRLSCheckCommandFindings(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
 	require.Equal(t, false, doc["clean"])
 	findings := doc["findings"].([]any)
-	require.Len(t, findings, 2)
+	require.Len(t, findings, 3)
 	first := findings[0].(map[string]any)
 	for _, k := range []string{"rule", "severity", "object", "message", "fix"} {
 		require.Contains(t, first, k)

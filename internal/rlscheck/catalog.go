@@ -36,6 +36,8 @@ type catalog struct {
 	privileges     []privilege
 	writable       map[string][]string // schema -> runtime roles that may CREATE in it
 	databaseCreate []string            // runtime roles with CREATE on the database
+	exprs          *exprCatalog        // expression trees and what they refer to (catalog_expr.go)
+	drift          *driftCatalog       // the catalog as the drift rules compare it (expectation.go)
 }
 
 type table struct {
@@ -45,7 +47,8 @@ type table struct {
 	rls, force    bool
 	partition     bool
 	owner         string
-	tenantAttnum  int16 // 0: no tenant_id column
+	tenantAttnum  int16  // 0: not a tenant table
+	tenantKey     string // the tenant key column: tenant_id, or the column naming the tenant otherwise
 	tenantType    string
 	tenantNotNull bool
 }
@@ -72,6 +75,8 @@ type policy struct {
 	appliesToRT bool // PUBLIC or a role the runtime role has the privileges of
 	using       string
 	check       string
+	// The same expressions as Postgres stored them (nil when absent).
+	usingTree, checkTree *Node
 }
 
 type constraint struct {
@@ -163,6 +168,7 @@ func load(ctx context.Context, conn *pgx.Conn, runtime, admin []string) (*catalo
 		{"roles", c.loadRoles},
 		{"ownership", c.loadOwnership},
 		{"privileges", c.loadPrivileges},
+		{"expressions", c.loadExpressions},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx, conn); err != nil {
@@ -176,20 +182,30 @@ func (c *catalog) loadTables(ctx context.Context, conn *pgx.Conn) error {
 	rows, err := conn.Query(ctx, `
 		SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity,
 		       c.relispartition, pg_catalog.pg_get_userbyid(c.relowner)::text,
-		       coalesce(a.attnum, 0), coalesce(pg_catalog.format_type(a.atttypid, a.atttypmod), ''), coalesce(a.attnotnull, false)
+		       coalesce(a.attnum, 0), coalesce(a.attname::text, ''),
+		       coalesce(pg_catalog.format_type(a.atttypid, a.atttypmod), ''), coalesce(a.attnotnull, false)
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		LEFT JOIN pg_catalog.pg_attribute a
-		       ON a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+		-- The tenant key: the tenant_id column, else a column that alone
+		-- references the tenant registry (org_id REFERENCES tenants (id)):
+		-- whatever it is called, such a table holds one tenant's rows.
+		LEFT JOIN LATERAL (
+		    SELECT a.* FROM pg_catalog.pg_attribute a
+		    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		      AND (a.attname = $1 OR EXISTS (
+		          SELECT 1 FROM pg_catalog.pg_constraint con
+		          WHERE con.conrelid = c.oid AND con.contype = 'f' AND con.conkey = ARRAY[a.attnum]
+		            AND con.confrelid = pg_catalog.to_regclass($2) AND con.confrelid <> c.oid))
+		    ORDER BY a.attname = $1 DESC, a.attnum LIMIT 1) a ON true
 		WHERE c.relkind IN ('r', 'p') AND `+userSchema+` AND `+notExtension("pg_class", "c.oid")+`
-		ORDER BY n.nspname, c.relname`, TenantColumn)
+		ORDER BY n.nspname, c.relname`, TenantColumn, "public."+Isolation.Registry)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		t := &table{}
 		if err := rows.Scan(&t.oid, &t.schema, &t.name, &t.kind, &t.rls, &t.force, &t.partition, &t.owner,
-			&t.tenantAttnum, &t.tenantType, &t.tenantNotNull); err != nil {
+			&t.tenantAttnum, &t.tenantKey, &t.tenantType, &t.tenantNotNull); err != nil {
 			return err
 		}
 		c.tables = append(c.tables, t)
@@ -200,20 +216,12 @@ func (c *catalog) loadTables(ctx context.Context, conn *pgx.Conn) error {
 
 func (c *catalog) loadPolicies(ctx context.Context, conn *pgx.Conn) error {
 	rows, err := conn.Query(ctx, `
-		SELECT p.polrelid, p.polname::text, p.polpermissive,
-		       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
-		                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
-		       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
-		             FROM unnest(p.polroles) r ORDER BY 1),
+		SELECT p.polrelid, `+policyFieldsSQL+`,
 		       0 = ANY (p.polroles) OR EXISTS (
 		           SELECT 1 FROM unnest(p.polroles) r, unnest($1::text[]) rt
 		           WHERE r <> 0 AND pg_catalog.pg_has_role(rt, r, 'USAGE')),
-		       coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), ''),
-		       coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
-		FROM pg_catalog.pg_policy p
-		JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE `+userSchema+`
+		       `+policyExprsSQL+`
+		`+policyFromSQL+`
 		ORDER BY n.nspname, c.relname, p.polname`, c.runtime)
 	if err != nil {
 		return err

@@ -1,18 +1,30 @@
 // Package rlscheck is a catalog lint for pgtenant's tenant isolation, in the
 // spirit of Supabase's splinter: it reads the system catalogs of a migrated
-// database and reports every table, policy, view, function and role that
-// breaks one of the rules that keep Postgres row-level security (RLS) a
+// database and reports every table, policy, view, function, trigger and role
+// that breaks one of the rules that keep Postgres row-level security (RLS) a
 // reliable tenant boundary (Rules lists them).
 //
-// What it guarantees: it only reads (catalog queries, no DDL, no settings),
-// so it may run as any role, the runtime role included, against any database
-// (a test database, `make run`'s, production). What it does not: it proves
-// nothing about what a policy expression means. It recognizes the shapes the
-// design allows (a restrictive policy comparing tenant_id with
-// app.current_tenant_id(), or a sole permissive one) and flags the shapes
-// known to leak (USING (true), IS NULL OR, missing FORCE, a permissive
-// policy that widens another); the isolation tests and pgTAP tests prove the
-// behaviour.
+// It reasons about expressions, not their text: policies (and column
+// defaults, constraints, views, trigger conditions) are read as the trees
+// Postgres stores (nodetree.go), with operators, functions and columns
+// resolved through the catalogs, and evaluated in three-valued logic
+// (predicate.go): the tenant check must be an accepted form AND-ed at the
+// top of every isolation policy, and no expression may be true for every
+// row, or true when no context is set. And it compares the database with
+// the committed expectation embedded in the binary (expectation.go):
+// policies, RLS flags, runtime privileges, function bodies and attributes,
+// triggers, as the embedded db/schema and db/policies produce them.
+//
+// What it guarantees: it only reads (catalog queries in one READ ONLY
+// transaction whose only setting is its own search_path, so deparsed names
+// come out schema-qualified), so it may run as any role, the runtime role
+// included, against any database (a test database, `make run`'s,
+// production). What it does not: prove what code does. A function body is
+// compared with the committed one as text, not understood; the evaluator
+// knows SQL's logic and pg_catalog's comparison operators, and treats
+// everything else as able to return anything (so it may report an
+// expression that is in fact safe, never the reverse for the shapes it
+// evaluates). The isolation tests and pgTAP tests prove the behaviour.
 package rlscheck
 
 import (
@@ -50,6 +62,9 @@ type Options struct {
 	// login members of pgtenant_admin (the group itself cannot carry
 	// BYPASSRLS for them: the attribute is not inherited).
 	AdminRoles []string
+	// Expect is what the drift rules compare the database with. Nil: the
+	// expectation embedded in the binary (Committed).
+	Expect *Expectation
 }
 
 // Finding is one rule broken by one object. The JSON keys are stable.
@@ -107,7 +122,8 @@ func CheckURL(ctx context.Context, databaseURL string, opts Options) (Report, er
 	return Check(ctx, conn, opts)
 }
 
-// Check reads the catalogs through conn and runs every rule.
+// Check reads the catalogs through conn and runs every rule. It opens (and
+// rolls back) a read-only transaction of its own: conn must not be in one.
 func Check(ctx context.Context, conn *pgx.Conn, opts Options) (Report, error) {
 	var rep Report
 	if err := conn.QueryRow(ctx, "SELECT current_database()::text, current_user::text").Scan(&rep.Database, &rep.ConnectedAs); err != nil {
@@ -121,14 +137,24 @@ func Check(ctx context.Context, conn *pgx.Conn, opts Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	cat, err := load(ctx, conn, runtime, admin)
+	var cat *catalog
+	err = readOnly(ctx, conn, func() error {
+		var err error
+		if cat, err = load(ctx, conn, runtime, admin); err != nil {
+			return fmt.Errorf("rls-check: read catalogs: %w", err)
+		}
+		if len(cat.tenantTables()) == 0 {
+			return &ConfigError{Msg: fmt.Sprintf("database %q has no table with a %s column: is it migrated (server migrate up)?", rep.Database, TenantColumn)}
+		}
+		if err := cat.loadDrift(ctx, conn, opts.Expect); err != nil {
+			return fmt.Errorf("rls-check: read catalogs: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return Report{}, fmt.Errorf("rls-check: read catalogs: %w", err)
+		return Report{}, err
 	}
 	cat.database = rep.Database
-	if len(cat.tenantTables()) == 0 {
-		return Report{}, &ConfigError{Msg: fmt.Sprintf("database %q has no table with a %s column: is it migrated (server migrate up)?", rep.Database, TenantColumn)}
-	}
 	rep.RuntimeRoles, rep.AdminRoles = runtime, admin
 	if rep.AdminRoles == nil {
 		rep.AdminRoles = []string{}

@@ -92,6 +92,11 @@ type ruleCase struct {
 	// finding fails the test.
 	want []string
 	also map[string][]string
+	// committed: compare with the expectation embedded in the binary (the
+	// drift rules' cases). Otherwise the expectation is the catalog as the
+	// fixture left it, as if the fixture had been committed to db/: the
+	// case shows what the rule catches even then.
+	committed bool
 }
 
 func ruleCases() []ruleCase {
@@ -146,17 +151,20 @@ CREATE POLICY notes_admin ON notes TO pgtenant_admin USING (tenant_id = (SELECT 
 CREATE POLICY projects_isolation ON projects AS RESTRICTIVE
     USING ((SELECT app.current_tenant_id()) IS NULL OR tenant_id = (SELECT app.current_tenant_id()));`,
 			want: []string{"policy projects_isolation on public.projects"},
+			also: map[string][]string{"isolation_predicate_form": {"policy projects_isolation on public.projects"}},
 		},
 		{
 			name: "second permissive select policy", rule: "tenant_isolation_restrictive",
 			fixture: `DROP POLICY tasks_isolation ON tasks;
 CREATE POLICY tasks_public ON tasks FOR SELECT USING (title LIKE 'public:%');`,
 			want: []string{"table public.tasks"}, // SELECT only: INSERT/UPDATE/DELETE keep one permissive policy
+			also: map[string][]string{"policy_context_free": {"policy tasks_public on public.tasks"}},
 		},
 		{
 			name: "second permissive select policy on memberships", rule: "tenant_isolation_restrictive",
 			fixture: `CREATE POLICY memberships_partners ON memberships FOR SELECT USING (role = 'partner')`,
 			want:    []string{"table public.memberships"},
+			also:    map[string][]string{"policy_context_free": {"policy memberships_partners on public.memberships"}},
 		},
 		{
 			name: "only permissive policy has no tenant check", rule: "tenant_isolation_restrictive",
@@ -165,6 +173,113 @@ DROP POLICY notes_isolation ON notes;
 DROP POLICY notes_tenant ON notes;
 CREATE POLICY notes_open ON notes USING (open);`,
 			want: []string{"table public.notes"}, // one finding per command, same object
+			also: map[string][]string{"policy_context_free": {"policy notes_open on public.notes"}},
+		},
+		{
+			name: "restrictive isolation with IS NOT DISTINCT FROM", rule: "isolation_predicate_form",
+			fixture: `ALTER POLICY projects_isolation ON projects
+    USING (tenant_id IS NOT DISTINCT FROM (SELECT app.current_tenant_id()))
+    WITH CHECK (tenant_id IS NOT DISTINCT FROM (SELECT app.current_tenant_id()))`,
+			want: []string{"policy projects_isolation on public.projects"},
+		},
+		{
+			name: "restrictive isolation with a look-alike = operator", rule: "isolation_predicate_form",
+			fixture: `CREATE FUNCTION public.uuid_yes(uuid, uuid) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.uuid_yes);
+ALTER POLICY tasks_isolation ON tasks USING (tenant_id OPERATOR(public.=) (SELECT app.current_tenant_id()))`,
+			want: []string{"policy tasks_isolation on public.tasks"},
+			// public.= may return true without a context, too.
+			also: map[string][]string{"policy_null_escape": {"policy tasks_isolation on public.tasks"}},
+		},
+		{
+			name: "registry policy to PUBLIC on a row attribute", rule: "policy_context_free",
+			fixture: `CREATE POLICY tenants_active ON tenants FOR SELECT USING (status = 'active')`,
+			want:    []string{"policy tenants_active on public.tenants"},
+		},
+		{
+			name: "policy reading the setting directly", rule: "policy_reads_setting",
+			fixture: `ALTER POLICY tasks_tenant ON tasks
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)`,
+			want: []string{"policy tasks_tenant on public.tasks"},
+		},
+		{
+			name: "column default calling set_config", rule: "context_set_outside_gate",
+			fixture: `ALTER TABLE projects ALTER COLUMN description SET DEFAULT set_config('app.tenant_id', '', true)`,
+			want:    []string{"column public.projects.description default"},
+		},
+		{
+			name: "trigger function and SET clause writing the context", rule: "context_set_outside_gate",
+			fixture: `CREATE FUNCTION public.switch_tenant() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$ BEGIN PERFORM set_config('app.tenant_id', NEW.tenant_id::text, true); RETURN NEW; END $$;
+CREATE TRIGGER projects_switch BEFORE INSERT ON projects FOR EACH ROW EXECUTE FUNCTION public.switch_tenant();
+CREATE FUNCTION public.some_tenant_projects() RETURNS SETOF projects LANGUAGE sql STABLE
+    SET app.tenant_id = '00000000-0000-0000-0000-000000000001' AS 'SELECT * FROM public.projects';`,
+			want: []string{"function public.some_tenant_projects()", "function public.switch_tenant()"},
+		},
+		{
+			name: "runtime role reads a table keyed by org_id without RLS", rule: "runtime_relation_rls",
+			fixture: `CREATE TABLE org_notes (org_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), body text,
+    PRIMARY KEY (org_id, id));
+GRANT SELECT, INSERT, UPDATE, DELETE ON org_notes TO pgtenant_app;`,
+			want: []string{"table public.org_notes"},
+		},
+		{
+			name: "registry without RLS", rule: "runtime_relation_rls",
+			fixture: `ALTER TABLE users DISABLE ROW LEVEL SECURITY`,
+			want:    []string{"table public.users"},
+		},
+		{
+			name: "bookkeeping table writable", rule: "runtime_relation_rls",
+			fixture: `GRANT INSERT ON schema_migrations TO pgtenant_app`,
+			want:    []string{"table public.schema_migrations"},
+		},
+		{
+			name: "registry RLS disabled, against the committed schema", rule: "relation_drift", committed: true,
+			fixture: `ALTER TABLE users DISABLE ROW LEVEL SECURITY`,
+			want:    []string{"table public.users"},
+			also:    map[string][]string{"runtime_relation_rls": {"table public.users"}},
+		},
+		{
+			name: "uncommitted table granted to the runtime role", rule: "relation_drift", committed: true,
+			fixture: `CREATE TABLE notes_archive (tenant_id uuid NOT NULL, body text, PRIMARY KEY (tenant_id, body));
+ALTER TABLE notes_archive ENABLE ROW LEVEL SECURITY; ALTER TABLE notes_archive FORCE ROW LEVEL SECURITY;
+CREATE POLICY notes_archive_isolation ON notes_archive USING (tenant_id = (SELECT app.current_tenant_id()));
+GRANT SELECT ON notes_archive TO pgtenant_app; GRANT SELECT ON audit_log TO PUBLIC; REVOKE DELETE ON memberships FROM pgtenant_app`,
+			want: []string{"table public.audit_log", "table public.memberships", "table public.notes_archive"},
+			also: map[string][]string{"policy_drift": {"policy notes_archive_isolation on public.notes_archive"}},
+		},
+		{
+			name: "a policy widened where no structural rule looks", rule: "policy_drift", committed: true,
+			// Client Viewers may now delete: still restrictive, still no
+			// cross-tenant leak, and not what was committed.
+			fixture: `ALTER POLICY projects_writers_delete ON projects
+    USING ((SELECT app.current_member_role()) IN ('owner', 'partner', 'client_viewer'));
+DROP POLICY tasks_writers_insert ON tasks;`,
+			want: []string{"policy projects_writers_delete on public.projects", "policy tasks_writers_insert on public.tasks"},
+		},
+		{
+			name: "helper body rewritten", rule: "function_drift", committed: true,
+			fixture: `CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+    AS $$ BEGIN RETURN true; END $$;
+ALTER FUNCTION app.current_user_id() VOLATILE;
+CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.tenants';`,
+			want: []string{"function app.current_is_owner()", "function app.current_user_id()", "function app.tenant_count()"},
+		},
+		{
+			name: "uncommitted security definer in public", rule: "security_definer_uncommitted", committed: true,
+			fixture: `CREATE FUNCTION public.all_users() RETURNS SETOF users LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS 'SELECT * FROM public.users';
+GRANT EXECUTE ON FUNCTION public.all_users() TO pgtenant_app;`,
+			want: []string{"function public.all_users()"},
+		},
+		{
+			name: "append-only triggers dropped and disabled", rule: "trigger_drift", committed: true,
+			fixture: `DROP TRIGGER audit_log_no_truncate ON audit_log;
+ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete;`,
+			want: []string{"trigger audit_log_no_truncate on public.audit_log", "trigger audit_log_no_update_delete on public.audit_log"},
 		},
 		{
 			name: "primary key without tenant_id first", rule: "tenant_primary_key",
@@ -261,6 +376,7 @@ CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE SECURITY D
 			name: "runtime group owns a table", rule: "runtime_role_ownership",
 			fixture: `CREATE TABLE scratch (id int PRIMARY KEY); ALTER TABLE scratch OWNER TO pgtenant_app`,
 			want:    []string{"table public.scratch"},
+			also:    map[string][]string{"runtime_relation_rls": {"table public.scratch"}}, // an owner may do anything with it
 		},
 		{
 			name: "runtime group owns a schema", rule: "runtime_role_ownership",
@@ -306,6 +422,12 @@ ALTER TABLE legacy ENABLE ROW LEVEL SECURITY; ALTER TABLE legacy FORCE ROW LEVEL
 CREATE POLICY legacy_tenant ON legacy USING (tenant_id = (SELECT app.current_tenant_id())::text);
 CREATE POLICY legacy_isolation ON legacy AS RESTRICTIVE USING (tenant_id = (SELECT app.current_tenant_id())::text);`,
 			want: []string{"table public.legacy"},
+			// The accepted tenant checks compare the key with the helper as
+			// they are, with uuid's =: a cast is not one of them.
+			also: map[string][]string{
+				"tenant_isolation_restrictive": {"table public.legacy"},
+				"isolation_predicate_form":     {"policy legacy_isolation on public.legacy"},
+			},
 		},
 		{
 			name: "exclusion constraint without tenant_id", rule: "citus_distributable",
@@ -341,6 +463,11 @@ func TestRules(t *testing.T) {
 			}
 			if tc.admin != nil {
 				opts.AdminRoles = mapStrings(tc.admin, sub)
+			}
+			if !tc.committed {
+				exp, err := rlscheck.Snapshot(context.Background(), pgtest.Conn(t, d.RuntimeURL), opts.RuntimeRoles)
+				require.NoError(t, err)
+				opts.Expect = exp
 			}
 			rep, err := rlscheck.CheckURL(context.Background(), d.RuntimeURL, opts)
 			require.NoError(t, err)

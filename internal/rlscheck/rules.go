@@ -2,7 +2,6 @@ package rlscheck
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -17,12 +16,15 @@ type Rule struct {
 	check       func(c *catalog, report func(object, message, fix string))
 }
 
-// Rules is every rule, in report order.
-var Rules = []Rule{
+// baseRules are the structural rules, in report order; ruleset.go appends
+// the expression and drift rules to make Rules.
+var baseRules = []Rule{
 	{
 		ID:    "tenant_rls_forced",
 		Title: "tenant tables have row-level security enabled and forced",
-		Description: "Every table with a tenant_id column has ENABLE and FORCE ROW LEVEL SECURITY. " +
+		Description: "Every tenant table has ENABLE and FORCE ROW LEVEL SECURITY. A tenant table is a table with a " +
+			"tenant_id column, or, whatever the column is called, one whose column alone references tenants (org_id " +
+			"REFERENCES tenants (id)) or whose policies compare a column with app.current_tenant_id(). " +
 			"Without ENABLE every role with a grant reads every tenant's rows; without FORCE the table " +
 			"owner, and any role that is a member of it, bypasses the policies. Partitions count as " +
 			"tables: a partition queried directly is governed by its own RLS flags and policies, not its parent's.",
@@ -39,31 +41,37 @@ var Rules = []Rule{
 	},
 	{
 		ID:    "policy_always_true",
-		Title: "no policy is USING (true) or WITH CHECK (true)",
-		Description: "A permissive policy whose expression is the constant true opens the table to every row " +
-			"for the roles it applies to, whatever the other permissive policies say. Checked on every " +
-			"table, tenant tables and global ones.",
+		Title: "no policy expression is true for every row",
+		Description: "A permissive policy whose expression is true for every row opens the table to the roles it " +
+			"applies to, whatever the other permissive policies say; a restrictive one restricts nothing. Decided " +
+			"on the expression tree Postgres stored, with operators and functions resolved through the catalogs " +
+			"(three-valued logic, the context helpers free to return anything): true, 1 = 1, id = id, NOT false, " +
+			"coalesce(NULL::bool, true) and `<tenant check> OR true` all fire. Checked on every table, tenant tables and global ones.",
 		check: checkAlwaysTrue,
 	},
 	{
 		ID:    "policy_null_escape",
-		Title: "no policy has an IS NULL OR escape",
+		Title: "no policy expression that reads the context is true without one",
 		Description: "A policy such as `app.current_tenant_id() IS NULL OR tenant_id = app.current_tenant_id()` " +
 			"turns a missing tenant context (a forgotten scope, a pooled connection, a failed app.enter) " +
-			"into access to every tenant. Unset context must mean zero rows and refused writes. " +
-			"Any policy expression containing both IS NULL and OR is flagged.",
+			"into access to every tenant. Unset context must mean zero rows and refused writes. Each expression " +
+			"that calls an app helper (or reads an app.* setting) is evaluated with every helper returning NULL, " +
+			"as they do without a context; it fires when a row could then pass: IS NULL OR, " +
+			"tenant_id = coalesce(helper, tenant_id), IS NOT FALSE, a CASE whose ELSE admits.",
 		check: checkNullEscape,
 	},
 	{
 		ID:    "tenant_isolation_restrictive",
 		Title: "tenant isolation is restrictive, or the only permissive policy",
-		Description: "For each command on a tenant table, the tenant check (an expression comparing tenant_id with " +
-			"app.current_tenant_id() or current_setting('app.tenant_id')) is either in a RESTRICTIVE policy " +
+		Description: "For each command on a tenant table, the tenant check (one of the accepted forms, " +
+			"tenant_id = (SELECT app.current_tenant_id()), as a top-level conjunct of the expression: not under OR, " +
+			"NOT, CASE or COALESCE) is either in a RESTRICTIVE policy " +
 			"that applies to the runtime role, or in the only permissive policy for that command. " +
 			"Permissive policies are OR-ed: with two of them, the second widens the first, so a policy " +
 			"added later for a feature can expose other tenants' rows. The sole-permissive form is allowed " +
-			"(memberships' read policy, which also shows a user its own memberships in other tenants, " +
-			"is one): the rule then fires the day a second permissive policy appears.",
+			"(memberships' read policy is one: for SELECT only, the tenant check may be OR-ed with the user's own " +
+			"rows, user_id = (SELECT app.current_user_id()), which shows a user its memberships in other tenants): " +
+			"the rule then fires the day a second permissive policy appears.",
 		check: checkIsolation,
 	},
 	{
@@ -178,40 +186,41 @@ var commands = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 
 func (p policy) appliesTo(cmd string) bool { return p.cmd == cmd || p.cmd == "ALL" }
 
-// exprsFor returns the expressions of p that decide cmd: USING filters
-// rows read, updated and deleted; WITH CHECK (or USING when a FOR ALL or
-// UPDATE policy has none) checks rows written.
-func (p policy) exprsFor(cmd string) []string {
-	check := p.check
-	if check == "" {
-		check = p.using
+// exprsFor returns the expressions of p that decide cmd, as stored trees:
+// USING filters rows read, updated and deleted; WITH CHECK (or USING when
+// a FOR ALL or UPDATE policy has none) checks rows written. A nil entry is
+// an expression the policy lacks.
+func (p policy) exprsFor(cmd string) []*Node {
+	check := p.checkTree
+	if check == nil {
+		check = p.usingTree
 	}
 	switch cmd {
 	case "SELECT", "DELETE":
-		return []string{p.using}
+		return []*Node{p.usingTree}
 	case "INSERT":
-		return []string{check}
+		return []*Node{check}
 	default: // UPDATE
-		return []string{p.using, check}
+		return []*Node{p.usingTree, check}
 	}
 }
 
-var (
-	tenantColumnRE = regexp.MustCompile(`\b` + TenantColumn + `\b`)
-	stringLitRE    = regexp.MustCompile(`'(?:[^']|'')*'`)
-)
-
-// isTenantPredicate reports whether expr compares tenant_id with the
-// transaction's tenant context.
-func isTenantPredicate(expr string) bool {
-	bare := stringLitRE.ReplaceAllString(expr, "''") // 'app.tenant_id' is no column
-	return tenantColumnRE.MatchString(bare) &&
-		(strings.Contains(expr, "current_tenant_id()") || strings.Contains(expr, "current_setting('app.tenant_id'"))
+// isTenantPredicate reports whether expr, a stored expression of a policy on
+// t, bounds the rows to the context's tenant: one of its top-level conjuncts
+// is an accepted tenant check (IsolationForms: the tenant key compared with
+// pg_catalog's = to app.current_tenant_id()). Decided on the tree, not the
+// text: `tenant_id = (SELECT app.current_tenant_id()) OR true` mentions both
+// and bounds nothing.
+func (c *catalog) isTenantPredicate(t *table, expr *Node) bool {
+	return expr != nil && c.exprs.r.isTenantPredicate(t, expr)
 }
 
-func allTenantPredicates(exprs []string) bool {
+// allTenantPredicates: every expression deciding the command is a tenant
+// check; with ownRows, the memberships_read shape (the tenant check OR-ed
+// with the user's own rows) passes as well.
+func (c *catalog) allTenantPredicates(t *table, exprs []*Node, ownRows bool) bool {
 	for _, e := range exprs {
-		if e == "" || !isTenantPredicate(e) {
+		if !c.isTenantPredicate(t, e) && (!ownRows || e == nil || !c.exprs.r.isTenantOrOwnRows(t, e)) {
 			return false
 		}
 	}
@@ -261,39 +270,17 @@ func checkCoverage(c *catalog, report func(object, message, fix string)) {
 	}
 }
 
-// stripParens removes whitespace and redundant outer parentheses.
-func stripParens(s string) string {
-	s = strings.TrimSpace(s)
-	for len(s) >= 2 && s[0] == '(' && s[len(s)-1] == ')' && balanced(s[1:len(s)-1]) {
-		s = strings.TrimSpace(s[1 : len(s)-1])
-	}
-	return s
-}
-
-func balanced(s string) bool {
-	depth := 0
-	for _, r := range s {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth < 0 {
-				return false
-			}
-		}
-	}
-	return depth == 0
-}
-
+// checkAlwaysTrue evaluates each expression on its tree (predicate.go):
+// true for every row whatever the context says, not only the literal
+// `true` but 1 = 1, id = id, NOT false, coalesce(NULL::bool, true), and
+// `<tenant check> OR true`.
 func checkAlwaysTrue(c *catalog, report func(object, message, fix string)) {
 	for _, p := range c.policies {
 		var which []string
-		if strings.EqualFold(stripParens(p.using), "true") {
-			which = append(which, "USING (true)")
-		}
-		if strings.EqualFold(stripParens(p.check), "true") {
-			which = append(which, "WITH CHECK (true)")
+		for _, e := range p.clauses() {
+			if c.exprs.r.alwaysTrue(p.table, e.tree) {
+				which = append(which, fmt.Sprintf("%s (%s)", e.name, e.text))
+			}
 		}
 		if len(which) == 0 {
 			continue
@@ -302,19 +289,24 @@ func checkAlwaysTrue(c *catalog, report func(object, message, fix string)) {
 		if !p.permissive {
 			kind = "restrictive: it restricts nothing and only looks like a rule"
 		}
-		report(c.policyObject(p), fmt.Sprintf("%s %s policy is %s", p.cmd, strings.Join(which, " and "), kind),
+		report(c.policyObject(p), fmt.Sprintf("%s %s is true for every row; the policy is %s", p.cmd, strings.Join(which, " and "), kind),
 			"replace the constant with the tenant (or user) check the table needs, or drop the policy")
 	}
 }
 
+// checkNullEscape evaluates each expression that reads the context with
+// every context helper returning NULL (no context): if a row can then
+// pass, an unset context opens the table. `helper IS NULL OR ...`,
+// `tenant_id = coalesce(helper, tenant_id)`, `NOT (tenant_id <> helper)`
+// IS NOT FALSE all do.
 func checkNullEscape(c *catalog, report func(object, message, fix string)) {
 	for _, p := range c.policies {
-		for _, e := range []struct{ clause, expr string }{{"USING", p.using}, {"WITH CHECK", p.check}} {
-			up := strings.ToUpper(stringLitRE.ReplaceAllString(e.expr, "''"))
-			if strings.Contains(up, " IS NULL") && strings.Contains(up, " OR ") {
+		for _, e := range p.clauses() {
+			r := c.exprs.r
+			if r.referencesContext(e.tree) && r.trueWithoutContext(p.table, e.tree) && !r.alwaysTrue(p.table, e.tree) {
 				report(c.policyObject(p),
-					fmt.Sprintf("%s %s has an IS NULL ... OR escape: %s; an unset context would see or write every tenant's rows", p.cmd, e.clause, e.expr),
-					"drop the IS NULL branch: with no context the policy must match nothing")
+					fmt.Sprintf("%s %s (%s) can be true when the context is unset (every app helper NULL): a session that never entered a context, or whose app.enter failed, would see or write rows", p.cmd, e.name, e.text),
+					"compare with the context so that NULL matches nothing (tenant_id = (SELECT app.current_tenant_id())); drop IS NULL and COALESCE branches")
 			}
 		}
 	}
@@ -330,7 +322,7 @@ func checkIsolation(c *catalog, report func(object, message, fix string)) {
 				if !p.appliesToRT || !p.appliesTo(cmd) {
 					continue
 				}
-				if !p.permissive && allTenantPredicates(p.exprsFor(cmd)) {
+				if !p.permissive && c.allTenantPredicates(t, p.exprsFor(cmd), false) {
 					isolated = true
 				}
 				if p.permissive {
@@ -340,16 +332,16 @@ func checkIsolation(c *catalog, report func(object, message, fix string)) {
 			if isolated || len(permissive) == 0 { // no permissive policy: tenant_policy_coverage
 				continue
 			}
-			if len(permissive) == 1 && allTenantPredicates(permissive[0].exprsFor(cmd)) {
+			if len(permissive) == 1 && c.allTenantPredicates(t, permissive[0].exprsFor(cmd), cmd == "SELECT") {
 				continue
 			}
 			names := make([]string, len(permissive))
 			for i, p := range permissive {
 				names[i] = p.name
 			}
-			msg := fmt.Sprintf("%s: no restrictive policy checks tenant_id, and the permissive policies (%s) are OR-ed: each one widens the others", cmd, joinNames(names))
+			msg := fmt.Sprintf("%s: no restrictive policy holds the tenant check, and the permissive policies (%s) are OR-ed: each one widens the others", cmd, joinNames(names))
 			if len(permissive) == 1 {
-				msg = fmt.Sprintf("%s: the only permissive policy (%s) does not compare tenant_id with the tenant context, and no restrictive policy does", cmd, names[0])
+				msg = fmt.Sprintf("%s: the only permissive policy (%s) does not bound rows to the context's tenant (no accepted tenant check AND-ed at the top of its expression), and no restrictive policy does", cmd, names[0])
 			}
 			report(t.object(), msg,
 				fmt.Sprintf("CREATE POLICY %s_isolation ON %s AS RESTRICTIVE USING (tenant_id = (SELECT app.current_tenant_id())) WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));", t.name, t.qname()))
@@ -360,10 +352,10 @@ func checkIsolation(c *catalog, report func(object, message, fix string)) {
 func checkPrimaryKey(c *catalog, report func(object, message, fix string)) {
 	for _, t := range c.tenantTables() {
 		for _, k := range c.constraintsOf(t) {
-			if k.kind == "p" && (len(k.cols) == 0 || k.cols[0] != TenantColumn) {
+			if k.kind == "p" && (len(k.cols) == 0 || k.cols[0] != t.tenantKey) {
 				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
-					fmt.Sprintf("primary key (%s) does not start with %s", joinNames(k.cols), TenantColumn),
-					fmt.Sprintf("make it PRIMARY KEY (%s, ...)", TenantColumn))
+					fmt.Sprintf("primary key (%s) does not start with %s", joinNames(k.cols), t.tenantKey),
+					fmt.Sprintf("make it PRIMARY KEY (%s, ...)", t.tenantKey))
 			}
 		}
 	}
@@ -372,21 +364,21 @@ func checkPrimaryKey(c *catalog, report func(object, message, fix string)) {
 func checkUniqueKeys(c *catalog, report func(object, message, fix string)) {
 	for _, t := range c.tenantTables() {
 		for _, k := range c.constraintsOf(t) {
-			if k.kind == "u" && (len(k.cols) == 0 || k.cols[0] != TenantColumn) {
+			if k.kind == "u" && (len(k.cols) == 0 || k.cols[0] != t.tenantKey) {
 				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
-					fmt.Sprintf("unique constraint (%s) does not start with %s: its violation tells a tenant that another tenant has that value", joinNames(k.cols), TenantColumn),
-					fmt.Sprintf("make it UNIQUE (%s, %s)", TenantColumn, joinNames(without(k.cols, TenantColumn))))
+					fmt.Sprintf("unique constraint (%s) does not start with %s: its violation tells a tenant that another tenant has that value", joinNames(k.cols), t.tenantKey),
+					fmt.Sprintf("make it UNIQUE (%s, %s)", t.tenantKey, joinNames(without(k.cols, t.tenantKey))))
 			}
 		}
 		for _, x := range c.indexesOf(t) {
-			if x.unique && !x.primary && !x.forConstraint && x.firstCol != TenantColumn {
+			if x.unique && !x.primary && !x.forConstraint && x.firstCol != t.tenantKey {
 				first := x.firstCol
 				if first == "" {
 					first = "an expression"
 				}
 				report(fmt.Sprintf("index %s on %s", x.name, t.qname()),
-					fmt.Sprintf("unique index starts with %s, not %s: its violation tells a tenant that another tenant has that value", first, TenantColumn),
-					fmt.Sprintf("recreate it with %s as its first column", TenantColumn))
+					fmt.Sprintf("unique index starts with %s, not %s: its violation tells a tenant that another tenant has that value", first, t.tenantKey),
+					fmt.Sprintf("recreate it with %s as its first column", t.tenantKey))
 			}
 		}
 	}
@@ -409,13 +401,13 @@ func checkForeignKeys(c *catalog, report func(object, message, fix string)) {
 			if k.kind != "f" || ref == nil || !ref.isTenant() {
 				continue
 			}
-			if len(k.cols) > 0 && k.cols[0] == TenantColumn && len(k.refCols) > 0 && k.refCols[0] == TenantColumn {
+			if len(k.cols) > 0 && k.cols[0] == t.tenantKey && len(k.refCols) > 0 && k.refCols[0] == ref.tenantKey {
 				continue
 			}
 			report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
 				fmt.Sprintf("foreign key (%s) REFERENCES %s (%s) between tenant tables does not start with %s on both sides: FK checks ignore RLS, so a row can point at (and probe for) another tenant's row",
-					joinNames(k.cols), ref.qname(), joinNames(k.refCols), TenantColumn),
-				fmt.Sprintf("FOREIGN KEY (%s, %s) REFERENCES %s (%s, %s)", TenantColumn, joinNames(without(k.cols, TenantColumn)), ref.qname(), TenantColumn, joinNames(without(k.refCols, TenantColumn))))
+					joinNames(k.cols), ref.qname(), joinNames(k.refCols), t.tenantKey),
+				fmt.Sprintf("FOREIGN KEY (%s, %s) REFERENCES %s (%s, %s)", t.tenantKey, joinNames(without(k.cols, t.tenantKey)), ref.qname(), ref.tenantKey, joinNames(without(k.refCols, ref.tenantKey))))
 		}
 	}
 }
@@ -424,13 +416,13 @@ func checkIndex(c *catalog, report func(object, message, fix string)) {
 	for _, t := range c.tenantTables() {
 		ok := false
 		for _, x := range c.indexesOf(t) {
-			if x.firstCol == TenantColumn {
+			if x.firstCol == t.tenantKey {
 				ok = true
 			}
 		}
 		if !ok {
-			report(t.object(), fmt.Sprintf("no index starts with %s: every policy-filtered query scans the whole table", TenantColumn),
-				fmt.Sprintf("CREATE INDEX ON %s (%s, ...); or a primary key that starts with %[2]s", t.qname(), TenantColumn))
+			report(t.object(), fmt.Sprintf("no index starts with %s: every policy-filtered query scans the whole table", t.tenantKey),
+				fmt.Sprintf("CREATE INDEX ON %s (%s, ...); or a primary key that starts with %[2]s", t.qname(), t.tenantKey))
 		}
 	}
 }
@@ -654,18 +646,18 @@ func checkCitus(c *catalog, report func(object, message, fix string)) {
 	}
 	for _, t := range tenant {
 		if !t.tenantNotNull {
-			report(t.object(), fmt.Sprintf("%s is nullable: a distributed table cannot hold a NULL distribution value", TenantColumn),
-				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t.qname(), TenantColumn))
+			report(t.object(), fmt.Sprintf("%s is nullable: a distributed table cannot hold a NULL distribution value", t.tenantKey),
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", t.qname(), t.tenantKey))
 		}
 		if len(types) > 1 && t.tenantType != common {
-			report(t.object(), fmt.Sprintf("%s is %s while most tenant tables use %s: tables are co-located only when their distribution columns have the same type", TenantColumn, t.tenantType, common),
-				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", t.qname(), TenantColumn, common))
+			report(t.object(), fmt.Sprintf("%s is %s while most tenant tables use %s: tables are co-located only when their distribution columns have the same type", t.tenantKey, t.tenantType, common),
+				fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", t.qname(), t.tenantKey, common))
 		}
 		for _, k := range c.constraintsOf(t) {
-			if k.kind == "x" && !slices.Contains(k.cols, TenantColumn) {
+			if k.kind == "x" && !slices.Contains(k.cols, t.tenantKey) {
 				report(fmt.Sprintf("constraint %s on %s", k.name, t.qname()),
-					fmt.Sprintf("exclusion constraint (%s) does not include %s: Citus enforces constraints per shard only when they include the distribution column", joinNames(k.cols), TenantColumn),
-					fmt.Sprintf("add %s WITH = to the constraint", TenantColumn))
+					fmt.Sprintf("exclusion constraint (%s) does not include %s: Citus enforces constraints per shard only when they include the distribution column", joinNames(k.cols), t.tenantKey),
+					fmt.Sprintf("add %s WITH = to the constraint", t.tenantKey))
 			}
 		}
 	}

@@ -1,0 +1,1 @@
+ CASE     WHEN flag THEN (tenant_id = ( SELECT app.current_tenant_id() AS current_tenant_id))     ELSE true END

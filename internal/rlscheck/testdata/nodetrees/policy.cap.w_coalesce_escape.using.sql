@@ -1,0 +1,1 @@
+(tenant_id = COALESCE(( SELECT app.current_tenant_id() AS current_tenant_id), tenant_id))

@@ -1,0 +1,1 @@
+COALESCE(NULL::boolean, true)

@@ -1,0 +1,1 @@
+(CURRENT_USER = 'pgtenant_app'::name)

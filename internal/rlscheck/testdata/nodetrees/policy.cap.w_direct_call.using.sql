@@ -1,0 +1,1 @@
+(tenant_id = app.current_tenant_id())

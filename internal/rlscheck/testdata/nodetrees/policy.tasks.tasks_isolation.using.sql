@@ -1,0 +1,1 @@
+(tenant_id = ( SELECT app.current_tenant_id() AS current_tenant_id))

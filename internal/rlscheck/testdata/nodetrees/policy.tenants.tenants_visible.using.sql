@@ -1,0 +1,1 @@
+((id = ( SELECT app.current_tenant_id() AS current_tenant_id)) OR (EXISTS ( SELECT 1    FROM memberships m   WHERE ((m.tenant_id = tenants.id) AND (m.user_id = ( SELECT app.current_user_id() AS current_user_id))))) OR ( SELECT app.current_is_owner() AS current_is_owner))

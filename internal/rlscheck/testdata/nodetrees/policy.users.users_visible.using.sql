@@ -1,0 +1,1 @@
+((email = ( SELECT app.current_user_email() AS current_user_email)) OR (id = ( SELECT app.current_user_id() AS current_user_id)) OR (EXISTS ( SELECT 1    FROM memberships m   WHERE ((m.user_id = users.id) AND (m.tenant_id = ( SELECT app.current_tenant_id() AS current_tenant_id))))))

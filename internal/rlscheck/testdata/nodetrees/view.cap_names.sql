@@ -1,0 +1,4 @@
+ SELECT cap.tenant_id,
+    cap.name
+   FROM cap
+  WHERE (cap.n > 0);

@@ -1,0 +1,2 @@
+-- issue 11, row 4.
+ALTER TABLE users DISABLE ROW LEVEL SECURITY;

@@ -96,7 +96,7 @@ func TestAdminTenantsAndAudit(t *testing.T) {
 	require.Len(t, page.Items, 2)
 	require.Equal(t, "tenant-a", page.Items[0].Slug)
 	require.Equal(t, tenancy.Tenant{ID: f.TenantA, Slug: "tenant-a", Name: "tenant-a", Status: "active",
-		CreatedAt: page.Items[0].CreatedAt, Members: 2, Projects: 1, Tasks: 1}, page.Items[0])
+		CreatedAt: page.Items[0].CreatedAt, UpdatedAt: page.Items[0].UpdatedAt, Members: 2, Projects: 1, Tasks: 1}, page.Items[0])
 
 	// Create: 201, then 409 on the same slug, 422 on a bad one.
 	r = admin(t, f, olga, "new customer", "POST", "/v1/admin/tenants", map[string]any{"slug": "globex", "name": "Globex"})

@@ -107,6 +107,15 @@ func TestTasksCRUD(t *testing.T) {
 	r.JSON(t, &task)
 	require.False(t, task.Done)
 	require.Equal(t, f.ProjectA, task.ProjectID)
+	loc := r.Header.Get("Location")
+	require.Equal(t, base+"/"+task.ID.String(), loc)
+	r = f.Do(t, vera, "GET", loc, nil)
+	require.Equal(t, 200, r.Status, "the Location answers GET")
+	var got tenancy.Task
+	r.JSON(t, &got)
+	require.Equal(t, task, got)
+	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-a/projects/"+f.ProjectB.String()+"/tasks/"+task.ID.String(), nil)
+	require.Equal(t, 404, r.Status, "a task only under its own project")
 
 	r = f.Do(t, alice, "PATCH", base+"/"+task.ID.String(), map[string]any{"done": true})
 	require.Equal(t, 200, r.Status, string(r.Body))

@@ -131,11 +131,3 @@ func readPage[R, T any](ctx context.Context, s *Service, c Caller, l lister[R], 
 	}
 	return page(l.list, rows, limit, conv, l.pos), nil
 }
-
-// deleted turns "no row deleted" into CodeNotFound.
-func deleted(n int64, err error) error {
-	if err == nil && n == 0 {
-		return notFound()
-	}
-	return err
-}

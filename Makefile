@@ -35,9 +35,19 @@ run: build ## Start a local Postgres (.devdb/), migrate, seed "Acme Corp", serve
 devdb-stop: ## Stop the local Postgres started by `make run`
 	go run ./cmd/devdb stop
 
+# The suites that skip for want of a tool (pgTAP, the browser, PostgreSQL
+# itself) append a line to $$PGTENANT_SKIP_LOG; test lists them at the end,
+# so a skip shows without -v.
 .PHONY: test
-test: ## Run every test against real Postgres (starts its own; see README)
-	go test $(GO_TEST_FLAGS) -count=1 ./...
+test: ## Run every test against real Postgres (starts its own; see README); lists skipped suites at the end
+	@skips=$$(mktemp); trap 'rm -f "$$skips"' EXIT; \
+	echo "go test $(GO_TEST_FLAGS) -count=1 ./..."; \
+	PGTENANT_SKIP_LOG="$$skips" go test $(GO_TEST_FLAGS) -count=1 ./...; rc=$$?; \
+	if [ -s "$$skips" ]; then \
+		echo; echo "skipped suites (everything else ran):"; \
+		sort -u "$$skips" | sed 's/^/  - /; s/ | /\n    /'; \
+	else echo; echo "no suite skipped"; fi; \
+	exit $$rc
 
 .PHONY: test/race
 test/race: ## Run the tests with the race detector

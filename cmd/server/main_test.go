@@ -214,17 +214,19 @@ func TestCloudflareConfigErrorsNameTheVariable(t *testing.T) {
 		return m
 	}
 	for want, env := range map[string]map[string]string{
-		"CF_ACCESS_TEAM_DOMAIN is required": with(),
-		"CF_ACCESS_AUD is required":         with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com"),
-		"CF_ACCESS_TEAM_DOMAIN:":            with("CF_ACCESS_TEAM_DOMAIN", "http://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc"),
-		"CF_ACCESS_SKEW":                    with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc", "CF_ACCESS_SKEW", "5m"),
-		"CF_ACCESS_SERVICE_TOKENS":          with("CF_ACCESS_SERVICE_TOKENS", "no-equals-sign"),
-		"TRUSTED_PROXY_CIDRS is required":   with("AUTH_MODE", "trusted-header"),
-		"TRUSTED_PROXY_CIDRS \"nope\"":      with("AUTH_MODE", "trusted-header", "TRUSTED_PROXY_CIDRS", "nope"),
+		"CF_ACCESS_TEAM_DOMAIN is required":       with(),
+		"CF_ACCESS_AUD is required":               with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com"),
+		"CF_ACCESS_TEAM_DOMAIN:":                  with("CF_ACCESS_TEAM_DOMAIN", "http://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc"),
+		"only with CF_ACCESS_INSECURE_LOOPBACK=1": with("CF_ACCESS_TEAM_DOMAIN", "http://127.0.0.1:9901", "CF_ACCESS_AUD", "abc"),
+		"CF_ACCESS_SKEW":                          with("CF_ACCESS_TEAM_DOMAIN", "https://acme.cloudflareaccess.com", "CF_ACCESS_AUD", "abc", "CF_ACCESS_SKEW", "5m"),
+		"CF_ACCESS_SERVICE_TOKENS":                with("CF_ACCESS_SERVICE_TOKENS", "no-equals-sign"),
+		"TRUSTED_PROXY_CIDRS is required":         with("AUTH_MODE", "trusted-header"),
+		"TRUSTED_PROXY_CIDRS \"nope\"":            with("AUTH_MODE", "trusted-header", "TRUSTED_PROXY_CIDRS", "nope"),
 	} {
 		r := runCmd(context.Background(), env, "serve")
 		require.Equal(t, exitUsage, r.code, want)
 		require.Contains(t, r.stderr, want)
+		require.NotRegexp(t, `AllowInsecureLoopback|TeamDomain|Audiences|CertsURL`, r.stderr, "variables, not Go fields")
 	}
 }
 
@@ -247,13 +249,16 @@ func TestOwnerCommands(t *testing.T) {
 	require.Contains(t, r.stderr, "not an owner")
 	r = runCmd(ctx, env, "owner", "add", "not-an-email")
 	require.Equal(t, exitUsage, r.code)
+	r = runCmd(ctx, env, "owner", "list")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, "no owners (server owner add EMAIL grants the role)\n", r.stdout, "an empty list says so")
 
 	conn := pgtest.Conn(t, d.SuperURL)
 	var owners, audits int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE is_owner").Scan(&owners))
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE action LIKE 'owner.%' AND reason LIKE 'cli: owner %'").Scan(&audits))
 	require.Zero(t, owners)
-	require.Equal(t, 4, audits, "add, add, list, remove; the failed remove rolled back with its audit row")
+	require.Equal(t, 5, audits, "add, add, list, remove, list; the failed remove rolled back with its audit row")
 }
 
 func TestRLSCheckCommand(t *testing.T) {

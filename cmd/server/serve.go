@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
@@ -165,7 +166,7 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger)
 		})
 		var ce *cfaccess.ConfigError
 		if errors.As(err, &ce) {
-			return nil, nil, fmt.Errorf("config: %s: %s", cfEnvName(ce.Field), ce.Reason)
+			return nil, nil, fmt.Errorf("config: %s: %s", cfEnvName(ce.Field), cfEnvReason(ce.Reason))
 		}
 		if err != nil {
 			return nil, nil, err
@@ -175,19 +176,32 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger)
 	return nil, nil, fmt.Errorf("config: AUTH_MODE=%s is not supported", cfg.AuthMode)
 }
 
-// cfEnvName maps a cfaccess.Config field to the variable it comes from.
+// cfEnv maps cfaccess.Config fields to the variables they come from: an
+// operator reads variable names, not Go fields.
+var cfEnv = []struct{ field, env string }{
+	{"TeamDomain", "CF_ACCESS_TEAM_DOMAIN"},
+	{"Audiences", "CF_ACCESS_AUD"},
+	{"CertsURL", "CF_ACCESS_CERTS_URL"},
+	{"Skew", "CF_ACCESS_SKEW"},
+	{"ServiceTokens", "CF_ACCESS_SERVICE_TOKENS"},
+	{"AllowInsecureLoopback", "CF_ACCESS_INSECURE_LOOPBACK=1"},
+}
+
+// cfEnvName is the variable of a cfaccess.Config field.
 func cfEnvName(field string) string {
-	switch field {
-	case "TeamDomain":
-		return "CF_ACCESS_TEAM_DOMAIN"
-	case "Audiences":
-		return "CF_ACCESS_AUD"
-	case "CertsURL":
-		return "CF_ACCESS_CERTS_URL"
-	case "Skew":
-		return "CF_ACCESS_SKEW"
-	case "ServiceTokens":
-		return "CF_ACCESS_SERVICE_TOKENS"
+	for _, m := range cfEnv {
+		if m.field == field {
+			return m.env
+		}
 	}
 	return "CF_ACCESS_* (" + field + ")"
+}
+
+// cfEnvReason is a cfaccess.ConfigError's reason with the fields it
+// mentions named by their variables.
+func cfEnvReason(reason string) string {
+	for _, m := range cfEnv {
+		reason = strings.ReplaceAll(reason, m.field, m.env)
+	}
+	return reason
 }

@@ -9,6 +9,13 @@ SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 GO_TEST_FLAGS ?=
+# Stamped into the binary with -ldflags (internal/buildinfo): Go's own VCS
+# stamping is off in CI (GOFLAGS=-buildvcs=false), and finds no repository
+# in a git worktree or a container build context.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X github.com/pgtenant/pgtenant/internal/buildinfo.version=$(VERSION) \
+            -X github.com/pgtenant/pgtenant/internal/buildinfo.revision=$(REVISION)
 
 export CGO_ENABLED ?= 0
 
@@ -20,8 +27,9 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {n[++i] = $$1; d[i] = $$2; if (length($$1) > w) w = length($$1)} END {for (j = 1; j <= i; j++) printf "  %-" w "s  %s\n", n[j], d[j]}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/server
-	go build -o $(BIN)/server ./cmd/server
+build: ## Build bin/server (static, version-stamped)
+	@echo "go build -trimpath -o bin/server ./cmd/server   # $(VERSION) $(REVISION)"
+	@go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/server ./cmd/server
 
 .PHONY: run
 run: build ## Start a local Postgres (.devdb/), migrate, seed "Acme Corp", serve on 127.0.0.1:8080 (AUTH_MODE=dev)

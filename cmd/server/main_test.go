@@ -272,3 +272,13 @@ func TestRLSCheckCommand(t *testing.T) {
 	require.Equal(t, exitFailure, r.code)
 	require.Contains(t, r.stdout, `"tenant_rls_forced"`)
 }
+
+// TestVersion: `server version` needs no configuration (a broken
+// environment does not hide it) and names the build.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runCmd(context.Background(), map[string]string{"AUTH_MODE": "magic"}, "version")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Regexp(t, `^pgtenant \S+\nrevision \S+`, r.stdout)
+	require.Contains(t, r.stdout, "go go1.")
+}

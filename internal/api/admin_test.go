@@ -28,7 +28,7 @@ func admin(t *testing.T, f *fixture, email, reason, method, path string, body an
 	if reason != "" {
 		req.Header.Set(api.HeaderAuditReason, reason)
 	}
-	return kit.Serve(f.Echo, req)
+	return kit.Serve(f.Handler, req)
 }
 
 type adminRoute struct{ method, path string }

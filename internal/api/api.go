@@ -47,6 +47,7 @@ func Mount(e *echo.Echo, cfg Config) error {
 	}
 	h := &handlers{svc: cfg.Service}
 	authn := httpx.AuthWithConfig(httpx.AuthConfig{Authenticator: cfg.Auth})
+	e.GET(OpenAPIPath, serveOpenAPI)
 	e.GET("/v1/me", h.me, authn)
 	h.adminRoutes(e, authn)
 	h.tenantRoutes(e, "/v1/tenants/:tenant", authn, tenantFromPath)

@@ -246,7 +246,7 @@ func TestBadInputIsA4xxProblem(t *testing.T) {
 				req.Header.Set("Content-Type", ct)
 			}
 			req.Header.Set(kit.HeaderEmail, alice)
-			r := kit.Serve(f.Echo, req)
+			r := kit.Serve(f.Handler, req)
 			require.Equal(t, c.status, r.Status, string(r.Body))
 			p := r.Problem(t)
 			require.Equal(t, c.code, p.Code)

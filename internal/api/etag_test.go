@@ -19,7 +19,7 @@ func doIf(t *testing.T, f *fixture, email, method, path, ifMatch string, body an
 	if ifMatch != "" {
 		req.Header.Set(api.HeaderIfMatch, ifMatch)
 	}
-	return kit.Serve(f.Echo, req)
+	return kit.Serve(f.Handler, req)
 }
 
 // TestETagsAndIfMatch: every single resource answers with an ETag that

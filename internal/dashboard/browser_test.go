@@ -48,7 +48,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	iss := cfaccesstest.NewIssuer(t)
 	f := setup(t, func(c *kit.AppConfig) { c.Auth = kit.Cloudflare(t, iss, 5*time.Second) })
 	db := superOf(t, f)
-	srv := httptest.NewServer(f.Echo)
+	srv := httptest.NewServer(f.Handler)
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)

@@ -63,7 +63,7 @@ func (d *dashClient) do(method, path string, form url.Values) kit.Response {
 		req.AddCookie(c)
 	}
 	rec := httptest.NewRecorder()
-	d.f.Echo.ServeHTTP(rec, req)
+	d.f.Handler.ServeHTTP(rec, req)
 	d.jar.SetCookies(req.URL, rec.Result().Cookies())
 	return kit.Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -49,6 +50,16 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeValidation:         http.StatusUnprocessableEntity,
 	tenancy.CodeInternal:           http.StatusInternalServerError,
 	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
+}
+
+// Codes lists every code that has a status, sorted.
+func Codes() []tenancy.Code {
+	codes := make([]tenancy.Code, 0, len(statuses))
+	for c := range statuses {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
 }
 
 // Status is the HTTP status of code.

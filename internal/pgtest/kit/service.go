@@ -61,7 +61,12 @@ func (HeaderAuth) Mode() auth.Mode { return "test" }
 type App struct {
 	*pgtest.World
 	Service *tenancy.Service
-	Echo    *echo.Echo
+	// Echo is the router itself (for adding routes).
+	Echo *echo.Echo
+	// Handler is the router behind the contract check (Checked): what
+	// tests send requests to. Every API request and answer through it is
+	// validated against the OpenAPI document.
+	Handler http.Handler
 	// Queries counts the round trips the service's scope made.
 	Queries *pgtest.RoundTrips
 }
@@ -93,6 +98,7 @@ func NewApp(t testing.TB, cfg AppConfig) *App {
 	if err := cfg.Mount(a.Echo, a.Service, cfg.Auth, cfg.Logger); err != nil {
 		t.Fatalf("kit: mount: %v", err)
 	}
+	a.Handler = Checked(t, a.Echo)
 	return a
 }
 
@@ -162,7 +168,7 @@ func Request(t testing.TB, email, method, path string, body any) *http.Request {
 // Do sends a request as email to the app.
 func (a *App) Do(t testing.TB, email, method, path string, body any) Response {
 	t.Helper()
-	return Serve(a.Echo, Request(t, email, method, path, body))
+	return Serve(a.Handler, Request(t, email, method, path, body))
 }
 
 // DoHost is Do with a Host header.
@@ -170,7 +176,7 @@ func (a *App) DoHost(t testing.TB, host, email, method, path string) Response {
 	t.Helper()
 	req := Request(t, email, method, path, nil)
 	req.Host = host
-	return Serve(a.Echo, req)
+	return Serve(a.Handler, req)
 }
 
 // SyncBuffer is a log sink safe for concurrent handlers.

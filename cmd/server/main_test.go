@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
 	"github.com/pgtenant/pgtenant/internal/migrations"
 	"github.com/pgtenant/pgtenant/internal/pglocal"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
@@ -112,7 +115,7 @@ func TestServeStartsAndShutsDownOnSignal(t *testing.T) {
 	go func() {
 		done <- runCmd(ctx, map[string]string{
 			"AUTH_MODE": "dev", "LISTEN_ADDR": addr, "DATABASE_URL": d.RuntimeURL, "ADMIN_DATABASE_URL": d.AdminURL,
-			"SHUTDOWN_TIMEOUT": "5s",
+			"SHUTDOWN_TIMEOUT": "5s", "METRICS_ADDR": "off",
 		}, "serve")
 	}()
 	var resp *http.Response
@@ -281,4 +284,87 @@ func TestVersion(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Regexp(t, `^pgtenant \S+\nrevision \S+`, r.stdout)
 	require.Contains(t, r.stdout, "go go1.")
+}
+
+// envExample reads the repository's .env.example as `set -a; . ./.env`
+// would (NAME=value lines; comments skipped).
+func envExample(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../../.env.example")
+	require.NoError(t, err)
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	require.Equal(t, "cloudflare", env["AUTH_MODE"])
+	return env
+}
+
+// TestServeFromEnvExample: .env.example, loaded as it is but for the
+// database URLs, the listen addresses and the Access team (a local issuer,
+// standing in for the emulator), serves in Cloudflare mode: a token gets
+// in, a request without one does not, metrics are served on their own
+// listener and not on the API's. Before, the file's AUTH_MODE=cloudflare
+// came without any CF_ACCESS_* variable and serve refused to start.
+func TestServeFromEnvExample(t *testing.T) {
+	t.Parallel()
+	w := pgtest.NewWorld(t)
+	iss := cfaccesstest.NewIssuer(t)
+	env := envExample(t)
+	free := func() string {
+		port, err := pglocal.FreePort()
+		require.NoError(t, err)
+		return fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	addr, metricsAddr := free(), free()
+	for k, v := range map[string]string{
+		"DATABASE_URL": w.DB.RuntimeURL, "ADMIN_DATABASE_URL": w.DB.AdminURL, "MIGRATE_DATABASE_URL": w.DB.OwnerURL,
+		"LISTEN_ADDR": addr, "METRICS_ADDR": metricsAddr,
+		"CF_ACCESS_TEAM_DOMAIN": iss.URL(), "CF_ACCESS_AUD": iss.Audience(),
+	} {
+		require.Contains(t, env, k)
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() { done <- runCmd(ctx, env, "serve") }()
+	get := func(url, token string) (int, string) {
+		req, err := http.NewRequest("GET", url, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	require.Eventually(t, func() bool { s, _ := get("http://"+addr+"/readyz", ""); return s == 200 }, 15*time.Second, 50*time.Millisecond)
+	s, body := get("http://"+addr+"/v1/me", iss.UserToken(pgtest.AliceEmail))
+	require.Equal(t, 200, s, body)
+	require.Contains(t, body, `"auth_method":"cloudflare"`)
+	s, _ = get("http://"+addr+"/v1/me", "")
+	require.Equal(t, 401, s)
+	s, body = get("http://"+metricsAddr+"/metrics", "")
+	require.Equal(t, 200, s)
+	require.Contains(t, body, `pgtenant_http_request_duration_seconds_count{method="GET",route="/v1/me",status="200"} 1`)
+	require.Contains(t, body, `pgtenant_auth_failures_total{class="missing"} 1`)
+	require.Contains(t, body, `pgtenant_db_pool_max_conns{pool="runtime"} 10`)
+	require.Contains(t, body, "pgtenant_ready 1")
+	s, _ = get("http://"+addr+"/metrics", "")
+	require.Equal(t, 404, s, "the API listener serves no metrics")
+	cancel()
+	select {
+	case r := <-done:
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stderr, "serving metrics")
+	case <-time.After(25 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }

@@ -34,10 +34,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return usageError{err}
 	}
 	defer closeAuth()
+	tracing, err := startTracing(ctx, log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer tracing.stop()
 
 	scope, err := txscope.Open(ctx, txscope.Config{
 		DatabaseURL: cfg.DatabaseURL, AdminDatabaseURL: cfg.AdminDatabaseURL,
-		MaxConns: cfg.DBMaxConns, Logger: log,
+		MaxConns: cfg.DBMaxConns, Logger: log, Tracer: tracing.queryTracer(),
 	})
 	if err != nil {
 		return err
@@ -48,14 +53,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer stopChecks() // before the pools close
-	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
+	metrics, stopMetrics, err := serveMetrics(cfg, log, scope, ready)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log, Observer: metrics})
 	if err != nil {
 		return err
 	}
 	handler, err := server.New(server.Config{
 		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
-		Readiness: ready,
+		Readiness: ready, Observe: observe(tracing, metrics),
 	})
 	if err != nil {
 		return err

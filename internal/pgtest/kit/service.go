@@ -3,6 +3,7 @@ package kit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,11 +12,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/httpx"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/telemetry"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
@@ -49,7 +52,7 @@ var _ auth.Authenticator = HeaderAuth{}
 func (HeaderAuth) Authenticate(r *http.Request) (auth.Identity, error) {
 	e := r.Header.Get(HeaderEmail)
 	if e == "" {
-		return auth.Identity{}, auth.ErrUnauthenticated
+		return auth.Identity{}, fmt.Errorf("%w: %w", auth.ErrUnauthenticated, auth.ErrNoCredential)
 	}
 	return auth.Identity{Email: rules.NormalizeEmail(e), Method: "test"}, nil
 }
@@ -69,6 +72,8 @@ type App struct {
 	Handler http.Handler
 	// Queries counts the round trips the service's scope made.
 	Queries *pgtest.RoundTrips
+	// Scope is the service's scope (pool statistics).
+	Scope *txscope.Scope
 }
 
 // AppConfig configures NewApp; the zero value serves with HeaderAuth, a
@@ -77,6 +82,12 @@ type AppConfig struct {
 	Auth          auth.Authenticator
 	Logger        *slog.Logger
 	SkipRoleCheck bool
+	// Observe, Observer and Tracer hook telemetry in: Observe wraps every
+	// request (httpx.Config.Observe), Observer sees every scope, Tracer
+	// every statement (with the round-trip counter).
+	Observe  echo.MiddlewareFunc
+	Observer tenancy.Observer
+	Tracer   pgx.QueryTracer
 	// Mount registers the transport's routes. Required.
 	Mount func(e *echo.Echo, svc *tenancy.Service, a auth.Authenticator, log *slog.Logger) error
 }
@@ -91,10 +102,11 @@ func NewApp(t testing.TB, cfg AppConfig) *App {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &App{World: pgtest.NewWorld(t), Queries: &pgtest.RoundTrips{}}
-	a.Service = Service(t, Scope(t, a.DB, Traced(a.Queries)), func(c *tenancy.Config) {
-		c.Logger, c.SkipRoleCheck = cfg.Logger, cfg.SkipRoleCheck
+	a.Scope = Scope(t, a.DB, func(c *txscope.Config) { c.Tracer = telemetry.ComposeTracers(a.Queries, cfg.Tracer) })
+	a.Service = Service(t, a.Scope, func(c *tenancy.Config) {
+		c.Logger, c.SkipRoleCheck, c.Observer = cfg.Logger, cfg.SkipRoleCheck, cfg.Observer
 	})
-	a.Echo = httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: 4096})
+	a.Echo = httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: 4096, Observe: cfg.Observe})
 	if err := cfg.Mount(a.Echo, a.Service, cfg.Auth, cfg.Logger); err != nil {
 		t.Fatalf("kit: mount: %v", err)
 	}

@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 SQLC_VERSION := v1.31.1
 BIN := $(CURDIR)/bin
+# The server binary, relative: printed commands show no machine path.
+SERVER := bin/server
 SQLC := $(BIN)/sqlc-$(SQLC_VERSION)
 # staticcheck 2026.2.2: the v0.8 line is the one whose go.mod targets Go 1.26.
 STATICCHECK_VERSION := v0.8.2
@@ -29,15 +31,34 @@ help: ## List the targets
 .PHONY: build
 build: ## Build bin/server (static, version-stamped)
 	@echo "go build -trimpath -o bin/server ./cmd/server   # $(VERSION) $(REVISION)"
-	@go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/server ./cmd/server
+	@go build -trimpath -ldflags "$(LDFLAGS)" -o $(SERVER) ./cmd/server
+
+DEVDB_ENV := set -a && . ./.devdb/env && set +a
+
+# run_prepare: the local database, migrated and seeded (make run and
+# run-cloudflare).
+define run_prepare
+go run ./cmd/devdb start
+$(DEVDB_ENV) && $(SERVER) migrate up && \
+$(SERVER) seed-tenant --name "Acme Corp" --slug acme --member dev@example.com:partner --demo
+endef
 
 .PHONY: run
 run: build ## Start a local Postgres (.devdb/), migrate, seed "Acme Corp", serve on 127.0.0.1:8080 (AUTH_MODE=dev)
-	go run ./cmd/devdb start
-	set -a && . ./.devdb/env && set +a && \
-	$(BIN)/server migrate up && \
-	$(BIN)/server seed-tenant --name "Acme Corp" --slug acme --member dev@example.com:partner --demo && \
-	AUTH_MODE=dev DEV_USER_EMAIL=dev@example.com LISTEN_ADDR=127.0.0.1:8080 LOG_FORMAT=text exec $(BIN)/server serve
+	$(run_prepare)
+	$(DEVDB_ENV) && \
+	AUTH_MODE=dev DEV_USER_EMAIL=dev@example.com LISTEN_ADDR=127.0.0.1:8080 LOG_FORMAT=text exec $(SERVER) serve
+
+.PHONY: run-cloudflare
+run-cloudflare: build ## make run in AUTH_MODE=cloudflare, trusting the local Access emulator (start it first: make accessemu)
+	$(run_prepare)
+	$(DEVDB_ENV) && \
+	AUTH_MODE=cloudflare CF_ACCESS_TEAM_DOMAIN=http://127.0.0.1:9901 CF_ACCESS_AUD=pgtenant-local CF_ACCESS_INSECURE_LOOPBACK=1 \
+	LISTEN_ADDR=127.0.0.1:8080 LOG_FORMAT=text exec $(SERVER) serve
+
+.PHONY: accessemu
+accessemu: ## A local stand-in for Cloudflare Access on 127.0.0.1:9901: signing keys, and tokens at /token?email=...
+	go run ./cmd/accessemu
 
 .PHONY: devdb-stop
 devdb-stop: ## Stop the local Postgres started by `make run`

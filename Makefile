@@ -30,7 +30,7 @@ help: ## List the targets
 
 .PHONY: build
 build: ## Build bin/server (static, version-stamped)
-	@echo "go build -trimpath -o bin/server ./cmd/server   # $(VERSION) $(REVISION)"
+	@echo "go build -trimpath -o $(SERVER) ./cmd/server"
 	@go build -trimpath -ldflags "$(LDFLAGS)" -o $(SERVER) ./cmd/server
 
 DEVDB_ENV := set -a && . ./.devdb/env && set +a

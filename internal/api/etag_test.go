@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,4 +188,34 @@ func TestAdminTenantByID(t *testing.T) {
 	}
 	require.Equal(t, 400, admin(t, f, olga, "check", "GET", "/v1/admin/tenants/"+created.ID.String()[:8], nil).Status)
 	require.Equal(t, 404, admin(t, f, olga, "check", "GET", "/v1/admin/tenants/00000000-0000-4000-8000-000000000000", nil).Status)
+}
+
+// TestHeadOnEveryGetRoute: every GET route the API registers answers HEAD
+// with the GET's status and headers and no body (it was 405 everywhere).
+func TestHeadOnEveryGetRoute(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	fill := strings.NewReplacer(":tenant", "tenant-a", ":project", f.ProjectA.String(), ":task", f.TaskA.String(),
+		":comment", f.CommentA.String(), ":user", f.Vera.String(), ":id", f.TenantA.String())
+	n := 0
+	for _, r := range f.Echo.Routes() {
+		if r.Method != "GET" {
+			continue
+		}
+		path := fill.Replace(r.Path)
+		send := func(method string) kit.Response {
+			req := kit.Request(t, olga, method, path, nil)
+			req.Header.Set(api.HeaderAuditReason, "head check")
+			return kit.Serve(f.Handler, req)
+		}
+		get, head := send("GET"), send("HEAD")
+		require.Equal(t, get.Status, head.Status, path)
+		require.NotEqual(t, 405, head.Status, path)
+		require.Empty(t, head.Body, path)
+		for _, h := range []string{"Content-Type", "ETag", "Cache-Control", "X-Content-Type-Options"} {
+			require.Equal(t, get.Header.Get(h), head.Header.Get(h), "%s %s", path, h)
+		}
+		n++
+	}
+	require.GreaterOrEqual(t, n, 12, "every GET route was tried")
 }

@@ -238,57 +238,49 @@ var (
 	_ pgx.PrepareTracer = composite(nil)
 )
 
-func (c composite) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+// chain passes ctx through the start hook of every tracer with interface
+// T; each stores its own state in the context it returns.
+func chain[T any](c composite, ctx context.Context, start func(T, context.Context) context.Context) context.Context {
 	for _, t := range c {
-		ctx = t.TraceQueryStart(ctx, conn, d)
+		if x, ok := t.(T); ok {
+			ctx = start(x, ctx)
+		}
 	}
 	return ctx
+}
+
+// each calls the hook of every tracer with interface T (a chain whose
+// context nobody reads).
+func each[T any](c composite, hook func(T)) {
+	chain(c, context.Background(), func(x T, ctx context.Context) context.Context { hook(x); return ctx })
+}
+
+func (c composite) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return chain(c, ctx, func(t pgx.QueryTracer, ctx context.Context) context.Context { return t.TraceQueryStart(ctx, conn, d) })
 }
 
 func (c composite) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryEndData) {
-	for _, t := range c {
-		t.TraceQueryEnd(ctx, conn, d)
-	}
+	each(c, func(t pgx.QueryTracer) { t.TraceQueryEnd(ctx, conn, d) })
 }
 
 func (c composite) TraceBatchStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	for _, t := range c {
-		if b, ok := t.(pgx.BatchTracer); ok {
-			ctx = b.TraceBatchStart(ctx, conn, d)
-		}
-	}
-	return ctx
+	return chain(c, ctx, func(t pgx.BatchTracer, ctx context.Context) context.Context { return t.TraceBatchStart(ctx, conn, d) })
 }
 
 func (c composite) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchQueryData) {
-	for _, t := range c {
-		if b, ok := t.(pgx.BatchTracer); ok {
-			b.TraceBatchQuery(ctx, conn, d)
-		}
-	}
+	each(c, func(t pgx.BatchTracer) { t.TraceBatchQuery(ctx, conn, d) })
 }
 
 func (c composite) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchEndData) {
-	for _, t := range c {
-		if b, ok := t.(pgx.BatchTracer); ok {
-			b.TraceBatchEnd(ctx, conn, d)
-		}
-	}
+	each(c, func(t pgx.BatchTracer) { t.TraceBatchEnd(ctx, conn, d) })
 }
 
 func (c composite) TracePrepareStart(ctx context.Context, conn *pgx.Conn, d pgx.TracePrepareStartData) context.Context {
-	for _, t := range c {
-		if p, ok := t.(pgx.PrepareTracer); ok {
-			ctx = p.TracePrepareStart(ctx, conn, d)
-		}
-	}
-	return ctx
+	return chain(c, ctx, func(t pgx.PrepareTracer, ctx context.Context) context.Context {
+		return t.TracePrepareStart(ctx, conn, d)
+	})
 }
 
 func (c composite) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, d pgx.TracePrepareEndData) {
-	for _, t := range c {
-		if p, ok := t.(pgx.PrepareTracer); ok {
-			p.TracePrepareEnd(ctx, conn, d)
-		}
-	}
+	each(c, func(t pgx.PrepareTracer) { t.TracePrepareEnd(ctx, conn, d) })
 }

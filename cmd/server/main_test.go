@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -367,4 +368,22 @@ func TestServeFromEnvExample(t *testing.T) {
 	case <-time.After(25 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// TestServeRefusesBusyMetricsAddr: metrics that cannot be served stop the
+// server at start, naming the variable, rather than a server nobody can
+// watch.
+func TestServeRefusesBusyMetricsAddr(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	r := runCmd(context.Background(), map[string]string{
+		"AUTH_MODE": "dev", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": d.RuntimeURL, "ADMIN_DATABASE_URL": d.AdminURL,
+		"METRICS_ADDR": busy.Addr().String(),
+	}, "serve")
+	require.Equal(t, exitFailure, r.code, r.stderr)
+	require.Contains(t, r.stderr, "METRICS_ADDR")
+	require.Contains(t, r.stderr, "address already in use")
 }

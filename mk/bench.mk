@@ -78,5 +78,11 @@ bench-ci: ## Every benchmark once (-benchtime=1x, small data): they keep compili
 bench-docs: ## Regenerate docs/benchmarks.md and its chart from docs/bench/*.txt (chart needs gnuplot)
 	go run ./cmd/benchreport -in $(BENCH_DIR) -md docs/benchmarks.md -png docs/benchmarks.png
 
-bench-deps: ## Install what bench-http and the chart need from Debian (wrk, gnuplot, node, npm)
-	apt-get install -y wrk gnuplot-nox nodejs npm
+# node and npm come from apt only when missing: Debian's nodejs and npm
+# conflict with an installed NodeSource (or other) node, which brings npm.
+bench-deps: ## Install what bench-http and the chart need (wrk, gnuplot; node and npm from Debian only if missing)
+	@pkgs="wrk gnuplot-nox"; \
+	if command -v node >/dev/null; then echo "node $$(node --version) found at $$(command -v node): kept"; else pkgs="$$pkgs nodejs"; fi; \
+	if command -v npm >/dev/null; then echo "npm $$(npm --version) found: kept"; else pkgs="$$pkgs npm"; fi; \
+	echo "apt-get install -y $$pkgs"; \
+	apt-get install -y $$pkgs

@@ -102,4 +102,4 @@ policies: ## Print RLS enabled/forced per table and every policy (command, roles
 .PHONY: rls-check
 rls-check: build ## Lint the catalogs for tenant-isolation mistakes (server rls-check; RLS_CHECK_FLAGS=--json)
 	@$(inspect_env); \
-	"$(BIN)/server" rls-check $(RLS_CHECK_FLAGS)
+	$(SERVER) rls-check $(RLS_CHECK_FLAGS)

@@ -81,9 +81,14 @@ func run(ctx context.Context, args []string) error {
 	case "start":
 		return start(ctx, dir, c, st)
 	case "stop":
-		if c.Exists() && c.Running(ctx) {
-			return c.Stop(ctx)
+		if !c.Exists() || !c.Running(ctx) {
+			fmt.Println("devdb: not running")
+			return nil
 		}
+		if err := c.Stop(ctx); err != nil {
+			return err
+		}
+		fmt.Printf("devdb: stopped (data kept in %s; `go run ./cmd/devdb destroy` deletes it)\n", st.DataDir)
 		return nil
 	case "status":
 		if c.Exists() && c.Running(ctx) {

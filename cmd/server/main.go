@@ -5,6 +5,7 @@
 //	server migrate up | down N | status | version | force V
 //	server seed-tenant --name "Acme Corp" [--slug acme] [--member EMAIL:ROLE ...] [--demo]
 //	server owner add EMAIL | remove EMAIL | list
+//	server version
 //
 // Configuration comes from the environment (.env.example lists it).
 //
@@ -22,6 +23,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pgtenant/pgtenant/internal/buildinfo"
 	"github.com/pgtenant/pgtenant/internal/config"
 )
 
@@ -65,11 +67,13 @@ commands:
   migrate status                show schema version, pending migrations and policy drift (exit 3 if not up to date)
   migrate version               print the schema version
   migrate force V               set the recorded version (repair after a failed migration)
-  seed-tenant --name NAME [--slug SLUG] [--member EMAIL:ROLE ...] [--demo]
-                                create a tenant and its members (idempotent, audited)
+  seed-tenant --name NAME [--slug SLUG] [--member EMAIL:ROLE ...] [--demo] [--reason TEXT]
+                                create a tenant and its members (idempotent, audited;
+                                ROLE is partner or client_viewer)
   rls-check [--json] [--rules]  lint the catalogs for tenant-isolation mistakes (exit 1 on findings)
-  owner add EMAIL | remove EMAIL | list
+  owner add EMAIL | remove EMAIL | list [--reason TEXT]
                                 grant, revoke or list the global Owner role (audited)
+  version                       print the version, VCS revision and Go version
 
 configuration: environment variables, see .env.example`
 
@@ -80,6 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) == 0 {
 			return exitUsage
 		}
+		return exitOK
+	}
+	if args[0] == "version" { // needs no configuration
+		fmt.Fprint(stdout, buildinfo.Get())
 		return exitOK
 	}
 	cfg, err := config.Load(getenv)

@@ -62,6 +62,9 @@ func ownerCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		if err != nil {
 			return cliError(err)
 		}
+		if len(owners) == 0 {
+			fmt.Fprintln(out, "no owners (server owner add EMAIL grants the role)")
+		}
 		for _, u := range owners {
 			fmt.Fprintf(out, "%s\t%s\n", u.Email, u.ID)
 		}

@@ -59,7 +59,8 @@ func rlsCheck(ctx context.Context, cfg *config.Config, args []string, stdout, st
 	}
 	dbURL, opts := f.target(cfg)
 	if dbURL == "" {
-		return noCheck("rls-check: no database: pass --database-url or set DATABASE_URL")
+		return noCheck("rls-check: no database: pass --database-url or set DATABASE_URL\n" +
+			"  the `make run` database: set -a; . ./.devdb/env; set +a   (or: make rls-check)")
 	}
 	rep, err := rlscheck.CheckURL(ctx, dbURL, opts)
 	if err != nil {

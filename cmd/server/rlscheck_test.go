@@ -105,6 +105,7 @@ func TestRLSCheckCommandUsageAndConfigErrors(t *testing.T) {
 	code, _, stderr = rlsCheckRun(rlsEnv{})
 	require.Equal(t, rlsCheckNoCheck, code)
 	require.Contains(t, stderr, "no database")
+	require.Contains(t, stderr, "set -a; . ./.devdb/env; set +a", "the hint for the database of make run")
 
 	code, _, stderr = rlsCheckRun(rlsEnv{DatabaseURL: "postgres://nobody:secret-pw@127.0.0.1:1/x?connect_timeout=2"})
 	require.Equal(t, rlsCheckNoCheck, code)

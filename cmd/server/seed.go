@@ -30,8 +30,8 @@ func (m *memberFlags) Set(v string) error {
 const seedUsage = "usage: server seed-tenant --name NAME [--slug SLUG] [--member EMAIL:ROLE ...] [--demo] [--reason TEXT]"
 
 // seedTenant creates (or finds) a tenant and its members through the
-// audited admin scope (tenancy.SeedTenant). Running it twice changes
-// nothing but the audit log.
+// audited admin scope (tenancy.SeedTenant). A second run with the same
+// arguments writes nothing, not even an audit row.
 func seedTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("seed-tenant", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -73,6 +73,10 @@ func seedTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	}
 	if len(res.DemoProjects) > 0 {
 		fmt.Fprintf(out, "demo projects created: %s\n", strings.Join(res.DemoProjects, ", "))
+	}
+	if !res.Changed {
+		fmt.Fprintln(out, "nothing to change: no audit entry written")
+		return nil
 	}
 	fmt.Fprintf(out, "audit entry %d\n", res.AuditID)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
@@ -33,10 +34,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return usageError{err}
 	}
 	defer closeAuth()
+	tracing, err := startTracing(ctx, log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer tracing.stop()
 
 	scope, err := txscope.Open(ctx, txscope.Config{
 		DatabaseURL: cfg.DatabaseURL, AdminDatabaseURL: cfg.AdminDatabaseURL,
-		MaxConns: cfg.DBMaxConns, Logger: log,
+		MaxConns: cfg.DBMaxConns, Logger: log, Tracer: tracing.queryTracer(),
 	})
 	if err != nil {
 		return err
@@ -47,14 +53,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer stopChecks() // before the pools close
-	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
+	metrics, stopMetrics, err := serveMetrics(cfg, log, scope, ready)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log, Observer: metrics})
 	if err != nil {
 		return err
 	}
 	handler, err := server.New(server.Config{
 		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
-		Readiness: ready,
+		Readiness: ready, Observe: observe(tracing, metrics),
 	})
 	if err != nil {
 		return err
@@ -165,7 +176,7 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger)
 		})
 		var ce *cfaccess.ConfigError
 		if errors.As(err, &ce) {
-			return nil, nil, fmt.Errorf("config: %s: %s", cfEnvName(ce.Field), ce.Reason)
+			return nil, nil, fmt.Errorf("config: %s: %s", cfEnvName(ce.Field), cfEnvReason(ce.Reason))
 		}
 		if err != nil {
 			return nil, nil, err
@@ -175,19 +186,32 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger)
 	return nil, nil, fmt.Errorf("config: AUTH_MODE=%s is not supported", cfg.AuthMode)
 }
 
-// cfEnvName maps a cfaccess.Config field to the variable it comes from.
+// cfEnv maps cfaccess.Config fields to the variables they come from: an
+// operator reads variable names, not Go fields.
+var cfEnv = []struct{ field, env string }{
+	{"TeamDomain", "CF_ACCESS_TEAM_DOMAIN"},
+	{"Audiences", "CF_ACCESS_AUD"},
+	{"CertsURL", "CF_ACCESS_CERTS_URL"},
+	{"Skew", "CF_ACCESS_SKEW"},
+	{"ServiceTokens", "CF_ACCESS_SERVICE_TOKENS"},
+	{"AllowInsecureLoopback", "CF_ACCESS_INSECURE_LOOPBACK=1"},
+}
+
+// cfEnvName is the variable of a cfaccess.Config field.
 func cfEnvName(field string) string {
-	switch field {
-	case "TeamDomain":
-		return "CF_ACCESS_TEAM_DOMAIN"
-	case "Audiences":
-		return "CF_ACCESS_AUD"
-	case "CertsURL":
-		return "CF_ACCESS_CERTS_URL"
-	case "Skew":
-		return "CF_ACCESS_SKEW"
-	case "ServiceTokens":
-		return "CF_ACCESS_SERVICE_TOKENS"
+	for _, m := range cfEnv {
+		if m.field == field {
+			return m.env
+		}
 	}
 	return "CF_ACCESS_* (" + field + ")"
+}
+
+// cfEnvReason is a cfaccess.ConfigError's reason with the fields it
+// mentions named by their variables.
+func cfEnvReason(reason string) string {
+	for _, m := range cfEnv {
+		reason = strings.ReplaceAll(reason, m.field, m.env)
+	}
+	return reason
 }

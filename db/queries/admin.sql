@@ -8,24 +8,32 @@ VALUES (sqlc.narg('actor_user_id'), sqlc.arg('actor_email'), sqlc.arg('actor_rol
         sqlc.arg('detail'))
 RETURNING id, at;
 
--- name: AdminTenantEnsure :one
--- Creates the tenant or returns the existing one with that slug (idempotent).
+-- The ensure queries write only what is missing or different, so a seed
+-- that changes nothing writes nothing (and leaves no audit row).
+
+-- name: AdminTenantCreateIfMissing :execrows
 INSERT INTO tenants (slug, name)
 VALUES (sqlc.arg('slug'), sqlc.arg('name'))
-ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
-RETURNING *, (xmax = 0)::boolean AS created;
+ON CONFLICT (slug) DO NOTHING;
 
--- name: AdminUserEnsure :one
+-- name: AdminTenantBySlug :one
+SELECT * FROM tenants WHERE slug = sqlc.arg('slug');
+
+-- name: AdminUserCreateIfMissing :execrows
 INSERT INTO users (email)
 VALUES (sqlc.arg('email'))
-ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING *;
+ON CONFLICT (email) DO NOTHING;
 
--- name: AdminMembershipEnsure :one
+-- name: AdminUserByEmail :one
+SELECT * FROM users WHERE email = sqlc.arg('email');
+
+-- name: AdminMembershipEnsure :execrows
+-- 1 when the membership was added or its role changed, 0 when it was
+-- already there with that role.
 INSERT INTO memberships (tenant_id, user_id, role)
 VALUES (sqlc.arg('tenant_id'), sqlc.arg('user_id'), sqlc.arg('role'))
 ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role
-RETURNING *;
+WHERE memberships.role IS DISTINCT FROM EXCLUDED.role;
 
 -- name: AdminProjectEnsure :execrows
 INSERT INTO projects (tenant_id, name, description)
@@ -54,7 +62,7 @@ SELECT * FROM users WHERE is_owner ORDER BY email;
 -- name: AdminTenantList :many
 -- One page of tenants by slug, with their sizes. Counts use the tenant_id
 -- leading indexes of each table.
-SELECT t.id, t.slug, t.name, t.status, t.created_at,
+SELECT t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
        (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
        (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
        (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
@@ -63,15 +71,27 @@ WHERE t.slug > sqlc.arg('after_slug')::text
 ORDER BY t.slug
 LIMIT sqlc.arg('lim');
 
+-- name: AdminTenantGet :one
+SELECT t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
+       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
+       (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
+       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
+FROM tenants t
+WHERE t.id = sqlc.arg('id');
+
 -- name: AdminTenantCreate :one
 INSERT INTO tenants (slug, name)
 VALUES (sqlc.arg('slug'), sqlc.arg('name'))
 RETURNING *;
 
 -- name: AdminTenantSetStatus :one
-UPDATE tenants SET status = sqlc.arg('status')
-WHERE id = sqlc.arg('id')
-RETURNING *;
+-- Answers with the sizes, like the list.
+UPDATE tenants t SET status = sqlc.arg('status')
+WHERE t.id = sqlc.arg('id')
+RETURNING t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
+       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
+       (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
+       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks;
 
 -- name: AdminAuditList :many
 -- Newest first; every filter optional. Not a hot path: the admin role reads

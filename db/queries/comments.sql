@@ -30,8 +30,17 @@ FROM tasks t
 WHERE t.project_id = sqlc.arg('project_id') AND t.id = sqlc.arg('task_id')
 RETURNING id, task_id, author_id, body, created_at;
 
+-- name: CommentGet :one
+SELECT c.id, c.task_id, c.author_id, coalesce(u.email, '')::text AS author_email, c.body, c.created_at
+FROM task_comments c
+JOIN tasks t ON t.tenant_id = c.tenant_id AND t.id = c.task_id
+LEFT JOIN users u ON u.id = c.author_id
+WHERE t.project_id = sqlc.arg('project_id') AND c.task_id = sqlc.arg('task_id') AND c.id = sqlc.arg('id');
+
 -- name: CommentDelete :execrows
+-- Comments are never edited, so their version is created_at.
 DELETE FROM task_comments c
 USING tasks t
 WHERE t.tenant_id = c.tenant_id AND t.id = c.task_id
-  AND t.project_id = sqlc.arg('project_id') AND c.task_id = sqlc.arg('task_id') AND c.id = sqlc.arg('id');
+  AND t.project_id = sqlc.arg('project_id') AND c.task_id = sqlc.arg('task_id') AND c.id = sqlc.arg('id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR c.created_at = ANY (sqlc.narg('if_match')::timestamptz[]));

@@ -3,7 +3,7 @@
 -- tenants (for GET /v1/me), so queries here name the context's tenant.
 
 -- name: MemberListFirst :many
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.current_tenant_id()
@@ -11,7 +11,7 @@ ORDER BY m.created_at, m.user_id
 LIMIT sqlc.arg('lim');
 
 -- name: MemberListAfter :many
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.current_tenant_id()
@@ -22,11 +22,22 @@ LIMIT sqlc.arg('lim');
 -- name: MemberAdd :one
 SELECT * FROM app.member_add(sqlc.arg('email')::text, sqlc.arg('role')::text);
 
+-- name: MemberGet :one
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.tenant_id = app.current_tenant_id() AND m.user_id = sqlc.arg('user_id');
+
 -- name: MemberSetRole :one
-UPDATE memberships SET role = sqlc.arg('role')
-WHERE tenant_id = app.current_tenant_id() AND user_id = sqlc.arg('user_id')
-RETURNING user_id, role, created_at;
+-- Answers with the shape of the member list.
+UPDATE memberships m SET role = sqlc.arg('role')
+FROM users u
+WHERE u.id = m.user_id
+  AND m.tenant_id = app.current_tenant_id() AND m.user_id = sqlc.arg('user_id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR m.updated_at = ANY (sqlc.narg('if_match')::timestamptz[]))
+RETURNING m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at;
 
 -- name: MemberRemove :execrows
 DELETE FROM memberships
-WHERE tenant_id = app.current_tenant_id() AND user_id = sqlc.arg('user_id');
+WHERE tenant_id = app.current_tenant_id() AND user_id = sqlc.arg('user_id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR updated_at = ANY (sqlc.narg('if_match')::timestamptz[]));

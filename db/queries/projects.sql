@@ -21,12 +21,18 @@ VALUES (sqlc.arg('name'), sqlc.arg('description'))
 RETURNING *;
 
 -- name: ProjectUpdate :one
+-- if_match (NULL: unconditional) holds the versions an If-Match allows; the
+-- comparison is part of the UPDATE, so of two concurrent writers with the
+-- same version only the first matches (the trigger of 0010 moves
+-- updated_at).
 UPDATE projects
 SET name        = coalesce(sqlc.narg('name'), name),
-    description = coalesce(sqlc.narg('description'), description),
-    updated_at  = now()
+    description = coalesce(sqlc.narg('description'), description)
 WHERE id = sqlc.arg('id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR updated_at = ANY (sqlc.narg('if_match')::timestamptz[]))
 RETURNING *;
 
 -- name: ProjectDelete :execrows
-DELETE FROM projects WHERE id = sqlc.arg('id');
+DELETE FROM projects
+WHERE id = sqlc.arg('id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR updated_at = ANY (sqlc.narg('if_match')::timestamptz[]));

@@ -22,13 +22,15 @@ RETURNING *;
 -- name: TaskUpdate :one
 UPDATE tasks
 SET title      = coalesce(sqlc.narg('title'), title),
-    done       = coalesce(sqlc.narg('done'), done),
-    updated_at = now()
+    done       = coalesce(sqlc.narg('done'), done)
 WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR updated_at = ANY (sqlc.narg('if_match')::timestamptz[]))
 RETURNING *;
 
 -- name: TaskDelete :execrows
-DELETE FROM tasks WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id');
+DELETE FROM tasks
+WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id')
+  AND (sqlc.narg('if_match')::timestamptz[] IS NULL OR updated_at = ANY (sqlc.narg('if_match')::timestamptz[]));
 
 -- name: TaskGet :one
 SELECT * FROM tasks WHERE project_id = sqlc.arg('project_id') AND id = sqlc.arg('id');

@@ -32,11 +32,8 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func requirePgTAP(t *testing.T, d *pgtest.DB) string {
 	t.Helper()
 	missing := func(what string) {
-		msg := "pgTAP tests not run: " + what + " (apt-get install postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)"
-		if os.Getenv("PGTENANT_REQUIRE_PGTAP") == "1" {
-			t.Fatal("PGTENANT_REQUIRE_PGTAP=1: " + msg)
-		}
-		t.Skip(msg)
+		pgtest.SkipSuite(t, "pgTAP policy tests (db/tests)", what,
+			"apt-get install postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl", "PGTENANT_REQUIRE_PGTAP")
 	}
 	prove, err := exec.LookPath("pg_prove")
 	if err != nil {

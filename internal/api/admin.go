@@ -20,8 +20,9 @@ const HeaderAuditReason = "X-Audit-Reason"
 func (h *handlers) adminRoutes(e *echo.Echo, authn echo.MiddlewareFunc) {
 	e.GET("/v1/admin/tenants", h.listTenants, authn)
 	e.POST("/v1/admin/tenants", h.createTenant, authn)
-	e.POST("/v1/admin/tenants/:id/suspend", h.tenantStatus(h.svc.SuspendTenant), authn)
-	e.POST("/v1/admin/tenants/:id/resume", h.tenantStatus(h.svc.ResumeTenant), authn)
+	e.GET("/v1/admin/tenants/:id", h.tenantByID(h.svc.GetTenant), authn)
+	e.POST("/v1/admin/tenants/:id/suspend", h.tenantByID(h.svc.SuspendTenant), authn)
+	e.POST("/v1/admin/tenants/:id/resume", h.tenantByID(h.svc.ResumeTenant), authn)
 	e.GET("/v1/admin/audit", h.listAudit, authn)
 }
 
@@ -75,10 +76,11 @@ func (h *handlers) createTenant(c echo.Context) error {
 	return created(c, t.ID.String(), t, err)
 }
 
-// POST /v1/admin/tenants/:id/suspend and /resume
-func (h *handlers) tenantStatus(set func(context.Context, tenancy.Operator, uuid.UUID) (tenancy.Tenant, error)) echo.HandlerFunc {
+// GET /v1/admin/tenants/:id, POST /v1/admin/tenants/:id/suspend and
+// /resume: one tenant, with its counts.
+func (h *handlers) tenantByID(op func(context.Context, tenancy.Operator, uuid.UUID) (tenancy.Tenant, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		op, err := h.operator(c)
+		operator, err := h.operator(c)
 		if err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func (h *handlers) tenantStatus(set func(context.Context, tenancy.Operator, uuid
 		if err != nil {
 			return err
 		}
-		t, err := set(c.Request().Context(), op, id)
+		t, err := op(c.Request().Context(), operator, id)
 		return reply(c, http.StatusOK, t, err)
 	}
 }

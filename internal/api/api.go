@@ -47,6 +47,7 @@ func Mount(e *echo.Echo, cfg Config) error {
 	}
 	h := &handlers{svc: cfg.Service}
 	authn := httpx.AuthWithConfig(httpx.AuthConfig{Authenticator: cfg.Auth})
+	e.GET(OpenAPIPath, serveOpenAPI)
 	e.GET("/v1/me", h.me, authn)
 	h.adminRoutes(e, authn)
 	h.tenantRoutes(e, "/v1/tenants/:tenant", authn, tenantFromPath)
@@ -69,13 +70,16 @@ func (h *handlers) tenantRoutes(e *echo.Echo, prefix string, mw ...echo.Middlewa
 		{http.MethodDelete, "/projects/:project", h.deleteProject},
 		{http.MethodGet, "/projects/:project/tasks", h.listTasks},
 		{http.MethodPost, "/projects/:project/tasks", h.createTask},
+		{http.MethodGet, "/projects/:project/tasks/:task", h.getTask},
 		{http.MethodPatch, "/projects/:project/tasks/:task", h.updateTask},
 		{http.MethodDelete, "/projects/:project/tasks/:task", h.deleteTask},
 		{http.MethodGet, "/projects/:project/tasks/:task/comments", h.listComments},
 		{http.MethodPost, "/projects/:project/tasks/:task/comments", h.addComment},
+		{http.MethodGet, "/projects/:project/tasks/:task/comments/:comment", h.getComment},
 		{http.MethodDelete, "/projects/:project/tasks/:task/comments/:comment", h.deleteComment},
 		{http.MethodGet, "/members", listOf(h.svc.ListMembers)},
 		{http.MethodPost, "/members", h.addMember},
+		{http.MethodGet, "/members/:user", h.getMember},
 		{http.MethodPatch, "/members/:user", h.setMemberRole},
 		{http.MethodDelete, "/members/:user", h.removeMember},
 	} {
@@ -125,21 +129,35 @@ func caller(c echo.Context) tenancy.Caller {
 	return httpx.Caller(c, tenant)
 }
 
-// reply encodes v with status, or returns err for the error handler.
+// reply encodes v with status, or returns err for the error handler. A
+// single resource (anything with a version) goes with its ETag.
 func reply(c echo.Context, status int, v any, err error) error {
 	if err != nil {
 		return err
 	}
+	if r, ok := v.(interface{ ETag() string }); ok {
+		c.Response().Header().Set("ETag", r.ETag())
+	}
 	return c.JSON(status, v)
 }
 
-// created answers 201 with Location: the request path and id.
+// created answers 201 with Location: the request path and id, a path the
+// resource's GET route answers.
 func created(c echo.Context, id string, v any, err error) error {
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, c.Request().URL.Path+"/"+id)
-	return c.JSON(http.StatusCreated, v)
+	return reply(c, http.StatusCreated, v, nil)
+}
+
+// HeaderIfMatch makes a PATCH or DELETE conditional: it applies only while
+// the resource still has one of the listed ETags, else 412
+// precondition_failed. Without it writes are unconditional.
+const HeaderIfMatch = "If-Match"
+
+func ifMatch(c echo.Context) tenancy.Precondition {
+	return tenancy.IfMatch(c.Request().Header.Get(HeaderIfMatch))
 }
 
 // listOf answers GET with one page of a tenant-wide list operation.

@@ -107,6 +107,15 @@ func TestTasksCRUD(t *testing.T) {
 	r.JSON(t, &task)
 	require.False(t, task.Done)
 	require.Equal(t, f.ProjectA, task.ProjectID)
+	loc := r.Header.Get("Location")
+	require.Equal(t, base+"/"+task.ID.String(), loc)
+	r = f.Do(t, vera, "GET", loc, nil)
+	require.Equal(t, 200, r.Status, "the Location answers GET")
+	var got tenancy.Task
+	r.JSON(t, &got)
+	require.Equal(t, task, got)
+	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-a/projects/"+f.ProjectB.String()+"/tasks/"+task.ID.String(), nil)
+	require.Equal(t, 404, r.Status, "a task only under its own project")
 
 	r = f.Do(t, alice, "PATCH", base+"/"+task.ID.String(), map[string]any{"done": true})
 	require.Equal(t, 200, r.Status, string(r.Body))
@@ -237,7 +246,7 @@ func TestBadInputIsA4xxProblem(t *testing.T) {
 				req.Header.Set("Content-Type", ct)
 			}
 			req.Header.Set(kit.HeaderEmail, alice)
-			r := kit.Serve(f.Echo, req)
+			r := kit.Serve(f.Handler, req)
 			require.Equal(t, c.status, r.Status, string(r.Body))
 			p := r.Problem(t)
 			require.Equal(t, c.code, p.Code)
@@ -358,5 +367,45 @@ func TestRequestLogStatusMatchesResponse(t *testing.T) {
 			}
 		}
 		require.Equal(t, []int{c.want}, logged, "one request line with the response's status for %s %s", c.method, c.path)
+	}
+}
+
+// TestRequestLogCarriesIDsNotEmail: the request line names the request,
+// the user and the tenant by id, as the database resolved them; the email
+// (personal data) is in no line.
+func TestRequestLogCarriesIDsNotEmail(t *testing.T) {
+	t.Parallel()
+	logs := &kit.SyncBuffer{}
+	f := setup(t, withLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	type line struct {
+		Msg       string `json:"msg"`
+		RequestID string `json:"request_id"`
+		UserID    string `json:"user_id"`
+		TenantID  string `json:"tenant_id"`
+		Status    int    `json:"status"`
+	}
+	last := func() line {
+		lines := bytes.Split(bytes.TrimSpace([]byte(logs.String())), []byte("\n"))
+		var l line
+		require.NoError(t, json.Unmarshal(lines[len(lines)-1], &l))
+		require.Equal(t, "request", l.Msg)
+		return l
+	}
+	r := f.Do(t, alice, "GET", "/v1/tenants/tenant-a/projects/"+f.ProjectA.String(), nil)
+	require.Equal(t, 200, r.Status)
+	require.Equal(t, line{Msg: "request", RequestID: r.Header.Get("X-Request-Id"), UserID: f.Alice.String(), TenantID: f.TenantA.String(), Status: 200}, last())
+
+	r = f.Do(t, bob, "PATCH", "/v1/tenants/tenant-b/projects/"+f.ProjectB.String(), map[string]any{"name": "renamed"})
+	require.Equal(t, 200, r.Status)
+	require.Equal(t, line{Msg: "request", RequestID: r.Header.Get("X-Request-Id"), UserID: f.Bob.String(), TenantID: f.TenantB.String(), Status: 200}, last(), "writes too")
+
+	r = f.Do(t, alice, "GET", "/v1/me", nil)
+	require.Equal(t, line{Msg: "request", RequestID: r.Header.Get("X-Request-Id"), UserID: f.Alice.String(), Status: 200}, last(), "no tenant outside a tenant")
+
+	r = f.Do(t, alice, "GET", "/v1/tenants/tenant-b/projects", nil)
+	require.Equal(t, line{Msg: "request", RequestID: r.Header.Get("X-Request-Id"), Status: 404}, last(), "a refused context resolves nothing")
+
+	for _, email := range []string{alice, bob} {
+		require.NotContains(t, logs.String(), email)
 	}
 }

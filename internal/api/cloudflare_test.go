@@ -36,7 +36,7 @@ func withToken(t *testing.T, f *fixture, path string, set func(r *http.Request))
 	t.Helper()
 	req := httptest.NewRequest("GET", path, nil)
 	set(req)
-	return kit.Serve(f.Echo, req)
+	return kit.Serve(f.Handler, req)
 }
 
 func TestCloudflareModeOverHTTP(t *testing.T) {

@@ -41,11 +41,21 @@ func (h *handlers) addComment(c echo.Context) error {
 	return created(c, cm.ID.String(), cm, err)
 }
 
+// GET /projects/:project/tasks/:task/comments/:comment
+func (h *handlers) getComment(c echo.Context) error {
+	ids, err := pathIDs(c, "project", "task", "comment")
+	if err != nil {
+		return err
+	}
+	cm, err := h.svc.GetComment(c.Request().Context(), caller(c), ids[0], ids[1], ids[2])
+	return reply(c, http.StatusOK, cm, err)
+}
+
 // DELETE /projects/:project/tasks/:task/comments/:comment
 func (h *handlers) deleteComment(c echo.Context) error {
 	ids, err := pathIDs(c, "project", "task", "comment")
 	if err != nil {
 		return err
 	}
-	return noContent(c, h.svc.DeleteComment(c.Request().Context(), caller(c), ids[0], ids[1], ids[2]))
+	return noContent(c, h.svc.DeleteComment(c.Request().Context(), caller(c), ids[0], ids[1], ids[2], ifMatch(c)))
 }

@@ -82,8 +82,14 @@ func TestCommentsAPI(t *testing.T) {
 	r = f.Do(t, bob, "GET", "/v1/tenants/tenant-b/projects/"+f.ProjectB.String()+"/tasks/"+f.TaskB.String()+"/comments", nil)
 	r.JSON(t, &page)
 	require.Len(t, page.Items, 1, "B's comment untouched")
-	r = f.Do(t, alice, "GET", base+"/"+c.ID.String(), nil)
-	require.Equal(t, 405, r.Status, "one comment is not a resource of its own")
+	r = f.Do(t, vera, "GET", base+"/"+c.ID.String(), nil)
+	require.Equal(t, 200, r.Status, "the Location of a new comment answers GET")
+	var one tenancy.Comment
+	r.JSON(t, &one)
+	require.Equal(t, c, one)
+	require.Equal(t, c.ETag(), r.Header.Get("ETag"))
+	r = f.Do(t, alice, "GET", base+"/"+f.CommentB.String(), nil)
+	require.Equal(t, 404, r.Status, "B's comment through A's task")
 
 	r = f.Do(t, alice, "DELETE", base+"/"+c.ID.String(), nil)
 	require.Equal(t, 204, r.Status)

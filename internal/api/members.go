@@ -29,7 +29,18 @@ func (h *handlers) addMember(c echo.Context) error {
 	return created(c, m.UserID.String(), m, err)
 }
 
-// PATCH /members/:user {"role"}
+// GET /members/:user
+func (h *handlers) getMember(c echo.Context) error {
+	user, err := httpx.PathUUID(c, "user")
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.GetMember(c.Request().Context(), caller(c), user)
+	return reply(c, http.StatusOK, m, err)
+}
+
+// PATCH /members/:user {"role"}: answers with the member as the list
+// shows it.
 func (h *handlers) setMemberRole(c echo.Context) error {
 	user, err := httpx.PathUUID(c, "user")
 	if err != nil {
@@ -39,7 +50,7 @@ func (h *handlers) setMemberRole(c echo.Context) error {
 	if err := httpx.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	m, err := h.svc.SetMemberRole(c.Request().Context(), caller(c), user, b.Role)
+	m, err := h.svc.SetMemberRole(c.Request().Context(), caller(c), user, b.Role, ifMatch(c))
 	return reply(c, http.StatusOK, m, err)
 }
 
@@ -49,7 +60,7 @@ func (h *handlers) removeMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return noContent(c, h.svc.RemoveMember(c.Request().Context(), caller(c), user))
+	return noContent(c, h.svc.RemoveMember(c.Request().Context(), caller(c), user, ifMatch(c)))
 }
 
 // Me is GET /v1/me: the verified identity as the database knows it, and

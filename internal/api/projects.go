@@ -49,7 +49,7 @@ func (h *handlers) updateProject(c echo.Context) error {
 	if err := httpx.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdateProject(c.Request().Context(), caller(c), id, tenancy.ProjectPatch(b))
+	p, err := h.svc.UpdateProject(c.Request().Context(), caller(c), id, tenancy.ProjectPatch(b), ifMatch(c))
 	return reply(c, http.StatusOK, p, err)
 }
 
@@ -59,5 +59,5 @@ func (h *handlers) deleteProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return noContent(c, h.svc.DeleteProject(c.Request().Context(), caller(c), id))
+	return noContent(c, h.svc.DeleteProject(c.Request().Context(), caller(c), id, ifMatch(c)))
 }

@@ -36,7 +36,9 @@ var tenantEndpoints = []endpoint{
 	{"list projects", "GET", "/v1/tenants/{t}/projects", nil, false, 200},
 	{"get project", "GET", "/v1/tenants/{t}/projects/{p}", nil, false, 200},
 	{"list tasks", "GET", "/v1/tenants/{t}/projects/{p}/tasks", nil, false, 200},
+	{"get task", "GET", "/v1/tenants/{t}/projects/{p}/tasks/{k}", nil, false, 200},
 	{"list members", "GET", "/v1/tenants/{t}/members", nil, false, 200},
+	{"get member", "GET", "/v1/tenants/{t}/members/{u}", nil, false, 200},
 	{"create project", "POST", "/v1/tenants/{t}/projects", map[string]any{"name": "made by matrix"}, true, 201},
 	{"update project", "PATCH", "/v1/tenants/{t}/projects/{p}", map[string]any{"description": "edited"}, true, 200},
 	{"create task", "POST", "/v1/tenants/{t}/projects/{p}/tasks", map[string]any{"title": "new"}, true, 201},
@@ -44,6 +46,7 @@ var tenantEndpoints = []endpoint{
 	{"add member", "POST", "/v1/tenants/{t}/members", map[string]any{"email": "newbie@x.example", "role": "client_viewer"}, true, 201},
 	{"change member role", "PATCH", "/v1/tenants/{t}/members/{u}", map[string]any{"role": "partner"}, true, 200},
 	{"list comments", "GET", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments", nil, false, 200},
+	{"get comment", "GET", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments/{c}", nil, false, 200},
 	{"add comment", "POST", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments", map[string]any{"body": "looks good"}, true, 201},
 	{"delete comment", "DELETE", "/v1/tenants/{t}/projects/{p}/tasks/{k}/comments/{c}", nil, true, 204},
 	{"delete task", "DELETE", "/v1/tenants/{t}/projects/{p}/tasks/{k}", nil, true, 204},
@@ -197,6 +200,15 @@ func TestMembersAPI(t *testing.T) {
 	// Promote bob; then he writes. Revoke him; his next request is 404.
 	r = f.Do(t, alice, "PATCH", base+"/"+m.UserID.String(), map[string]any{"role": "partner"})
 	require.Equal(t, 200, r.Status, string(r.Body))
+	var patched tenancy.Member
+	r.JSON(t, &patched)
+	require.Equal(t, "partner", patched.Role)
+	r = f.Do(t, vera, "GET", base+"/"+m.UserID.String(), nil)
+	require.Equal(t, 200, r.Status, "the Location of a new member answers GET")
+	var one tenancy.Member
+	r.JSON(t, &one)
+	require.Equal(t, patched, one, "PATCH answers with the shape GET and the list have")
+	require.Equal(t, bob, one.Email)
 	r = f.Do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
 	require.Equal(t, 201, r.Status)
 	r = f.Do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)

@@ -61,6 +61,16 @@ func (h *handlers) createTask(c echo.Context) error {
 	return created(c, t.ID.String(), t, err)
 }
 
+// GET /projects/:project/tasks/:task
+func (h *handlers) getTask(c echo.Context) error {
+	ids, err := pathIDs(c, "project", "task")
+	if err != nil {
+		return err
+	}
+	t, err := h.svc.GetTask(c.Request().Context(), caller(c), ids[0], ids[1])
+	return reply(c, http.StatusOK, t, err)
+}
+
 // PATCH /projects/:project/tasks/:task {"title","done"}
 func (h *handlers) updateTask(c echo.Context) error {
 	ids, err := pathIDs(c, "project", "task")
@@ -71,7 +81,7 @@ func (h *handlers) updateTask(c echo.Context) error {
 	if err := httpx.DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	t, err := h.svc.UpdateTask(c.Request().Context(), caller(c), ids[0], ids[1], tenancy.TaskPatch(b))
+	t, err := h.svc.UpdateTask(c.Request().Context(), caller(c), ids[0], ids[1], tenancy.TaskPatch(b), ifMatch(c))
 	return reply(c, http.StatusOK, t, err)
 }
 
@@ -81,5 +91,5 @@ func (h *handlers) deleteTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return noContent(c, h.svc.DeleteTask(c.Request().Context(), caller(c), ids[0], ids[1]))
+	return noContent(c, h.svc.DeleteTask(c.Request().Context(), caller(c), ids[0], ids[1], ifMatch(c)))
 }

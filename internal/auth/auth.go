@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
@@ -44,7 +45,39 @@ var (
 	// ErrNotReady: the authenticator cannot verify anything yet (no key set
 	// ever loaded). The client gets a 503, never a pass.
 	ErrNotReady = errors.New("auth: not ready")
+
+	// ErrNoCredential: the request carries no credential at all; wrapped
+	// with ErrUnauthenticated.
+	ErrNoCredential = errors.New("no credential")
+
+	// Finer reasons, wrapped with ErrUnauthenticated (FailureClass).
+	errUntrustedPeer = errors.New("untrusted peer")
+	errBadIdentity   = errors.New("no usable identity")
 )
+
+// FailureClass names why authentication failed, in a small fixed
+// vocabulary fit for a metric label: "missing" (no credential),
+// "untrusted_peer" (trusted-header mode), "bad_identity", "not_ready", or
+// the token's rejection reason in cloudflare mode ("expired", "audience",
+// "signature", ...; see cfaccess.Reason); "" when err is nil.
+func FailureClass(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrNotReady):
+		return "not_ready"
+	case errors.Is(err, ErrNoCredential):
+		return "missing"
+	case errors.Is(err, errUntrustedPeer):
+		return "untrusted_peer"
+	case errors.Is(err, errBadIdentity):
+		return "bad_identity"
+	}
+	if r := cfaccess.Reason(err); r != "" {
+		return r
+	}
+	return "other"
+}
 
 // Authenticator verifies a request's identity.
 type Authenticator interface {

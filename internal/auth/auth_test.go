@@ -192,3 +192,36 @@ func TestDev(t *testing.T) {
 	_, err = Dev("not an email")
 	require.Error(t, err)
 }
+
+// TestFailureClass: every way authentication fails has a label from a
+// small fixed set (metrics count by it), never a value from the request.
+func TestFailureClass(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	cf, _ := newCloudflare(t, iss, CloudflareOptions{CacheSize: -1})
+	th, err := TrustedHeader([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	require.NoError(t, err)
+	req := func(a Authenticator, peer, header, value string) error {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		if header != "" {
+			r.Header.Set(header, value)
+		}
+		_, err := a.Authenticate(r)
+		return err
+	}
+	for want, err := range map[string]error{
+		"missing":        req(cf, "192.0.2.1:1", "", ""),
+		"expired":        req(cf, "192.0.2.1:1", HeaderAssertion, iss.UserToken("a@x.example", cfaccesstest.WithExpiry(time.Now().Add(-time.Hour)))),
+		"audience":       req(cf, "192.0.2.1:1", HeaderAssertion, iss.UserToken("a@x.example", cfaccesstest.WithAudience("other"))),
+		"malformed":      req(cf, "192.0.2.1:1", HeaderAssertion, "not-a-token"),
+		"bad_identity":   req(cf, "192.0.2.1:1", HeaderAssertion, iss.UserToken("not-an-email")),
+		"untrusted_peer": req(th, "192.0.2.1:1", HeaderEmail, "a@x.example"),
+		"not_ready":      ErrNotReady,
+	} {
+		require.Error(t, err, want)
+		require.Equal(t, want, FailureClass(err), "%v", err)
+	}
+	require.Equal(t, "", FailureClass(nil))
+	require.Equal(t, "other", FailureClass(errors.New("boom")))
+}

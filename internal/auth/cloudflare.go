@@ -77,7 +77,7 @@ func (a *cloudflareAuth) Authenticate(r *http.Request) (Identity, error) {
 		}
 	}
 	if token == "" {
-		return Identity{}, fmt.Errorf("%w: no Access token (header %s or cookie %s)", ErrUnauthenticated, HeaderAssertion, CookieName)
+		return Identity{}, fmt.Errorf("%w: %w: no Access token (header %s or cookie %s)", ErrUnauthenticated, ErrNoCredential, HeaderAssertion, CookieName)
 	}
 	now := a.now()
 	if a.cache != nil {
@@ -100,7 +100,7 @@ func (a *cloudflareAuth) Authenticate(r *http.Request) (Identity, error) {
 		id = Identity{Email: rules.NormalizeEmail(claims.Service), Service: claims.CommonName, Method: ModeCloudflare}
 	}
 	if !rules.ValidEmail(id.Email) {
-		return Identity{}, fmt.Errorf("%w: token identity is not an email address", ErrUnauthenticated)
+		return Identity{}, fmt.Errorf("%w: %w: token identity is not an email address", ErrUnauthenticated, errBadIdentity)
 	}
 	if a.cache != nil {
 		a.cache.put(token, id, claims.Expiry, now)
@@ -186,7 +186,7 @@ func (t *trustedHeaderAuth) Ready() bool { return true }
 func (t *trustedHeaderAuth) Authenticate(r *http.Request) (Identity, error) {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: unparseable peer address", ErrUnauthenticated)
+		return Identity{}, fmt.Errorf("%w: %w: unparseable peer address", ErrUnauthenticated, errUntrustedPeer)
 	}
 	addr := peer.Addr().Unmap()
 	trusted := false
@@ -197,11 +197,11 @@ func (t *trustedHeaderAuth) Authenticate(r *http.Request) (Identity, error) {
 		}
 	}
 	if !trusted {
-		return Identity{}, fmt.Errorf("%w: peer %s is not a trusted proxy", ErrUnauthenticated, addr)
+		return Identity{}, fmt.Errorf("%w: %w: peer %s is not a trusted proxy", ErrUnauthenticated, errUntrustedPeer, addr)
 	}
 	email := rules.NormalizeEmail(r.Header.Get(HeaderEmail))
 	if !rules.ValidEmail(email) {
-		return Identity{}, fmt.Errorf("%w: missing or malformed %s", ErrUnauthenticated, HeaderEmail)
+		return Identity{}, fmt.Errorf("%w: %w: missing or malformed %s", ErrUnauthenticated, errBadIdentity, HeaderEmail)
 	}
 	return Identity{Email: email, Method: ModeTrustedHeader}, nil
 }

@@ -40,6 +40,33 @@ var (
 	errUnmappedService = invalid("service token not mapped")
 )
 
+// reasons label the rejections for metrics (Reason).
+var reasons = []struct {
+	err   error
+	label string
+}{
+	{errTooLarge, "too_large"}, {errMalformed, "malformed"}, {errHeader, "header"}, {errAlgorithm, "algorithm"},
+	{errMissingKID, "missing_kid"}, {errUnknownKID, "unknown_kid"}, {errSignature, "signature"}, {errClaims, "claims"},
+	{errIssuer, "issuer"}, {errAudience, "audience"}, {errMissingExp, "missing_exp"}, {errExpired, "expired"},
+	{errNotYetValid, "not_yet_valid"}, {errIssuedInFuture, "issued_in_future"}, {errType, "type"},
+	{errIdentity, "identity"}, {errUnmappedService, "unmapped_service"},
+}
+
+// Reason names the rejection err carries in a small fixed vocabulary, fit
+// for a metric label ("expired", "audience", "signature", ...): "invalid"
+// for a rejection without a finer reason, "" when err is no rejection.
+func Reason(err error) string {
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.label
+		}
+	}
+	if errors.Is(err, ErrInvalidToken) {
+		return "invalid"
+	}
+	return ""
+}
+
 func invalid(reason string) error {
 	return fmt.Errorf("%w: %s", ErrInvalidToken, reason)
 }

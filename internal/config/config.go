@@ -49,6 +49,14 @@ type Config struct {
 	// Trusted header (AUTH_MODE=trusted-header).
 	TrustedProxyCIDRs []netip.Prefix // TRUSTED_PROXY_CIDRS
 
+	// MetricsAddr is METRICS_ADDR: where Prometheus metrics are served, on
+	// a listener of their own (default 127.0.0.1:9090; "off" serves none).
+	MetricsAddr string
+	// MetricsTenantLabel is METRICS_TENANT_LABEL=1: request metrics get a
+	// tenant label (the tenant's id). Off by default: one series set per
+	// tenant is unbounded cardinality.
+	MetricsTenantLabel bool
+
 	errs []error
 }
 
@@ -124,6 +132,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.BaseDomain != "" && (strings.Contains(c.BaseDomain, "/") || strings.Contains(c.BaseDomain, ":") || !strings.Contains(c.BaseDomain, ".")) {
 		c.fail("BASE_DOMAIN", "must be a domain name like app.example.com")
 	}
+	c.MetricsAddr = orDefault(getenv("METRICS_ADDR"), "127.0.0.1:9090")
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	} else if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		c.fail("METRICS_ADDR", "must be host:port, or off")
+	}
+	c.MetricsTenantLabel = c.flag(getenv, "METRICS_TENANT_LABEL")
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
@@ -167,6 +182,18 @@ func (c *Config) integer(getenv func(string) string, name string, def, lo, hi in
 		return def
 	}
 	return n
+}
+
+// flag reads a 0/1 variable ("" is 0).
+func (c *Config) flag(getenv func(string) string, name string) bool {
+	switch getenv(name) {
+	case "", "0":
+		return false
+	case "1":
+		return true
+	}
+	c.fail(name, "must be 0 or 1")
+	return false
 }
 
 // Require returns an error naming every listed variable that is empty.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
+	"github.com/pgtenant/pgtenant/internal/pgtest"
 	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
 )
 
@@ -28,11 +29,8 @@ func chromiumPath(t *testing.T) string {
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
-	const msg = "no chromium for the browser test (apt-get install -y chromium)"
-	if os.Getenv("PGTENANT_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + " and PGTENANT_REQUIRE_BROWSER=1")
-	}
-	t.Skip(msg + "; set PGTENANT_REQUIRE_BROWSER=1 to make this a failure")
+	pgtest.SkipSuite(t, "Owner dashboard in a browser (internal/dashboard)", "no chromium on PATH",
+		"apt-get install -y chromium", "PGTENANT_REQUIRE_BROWSER")
 	return ""
 }
 
@@ -50,7 +48,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	iss := cfaccesstest.NewIssuer(t)
 	f := setup(t, func(c *kit.AppConfig) { c.Auth = kit.Cloudflare(t, iss, 5*time.Second) })
 	db := superOf(t, f)
-	srv := httptest.NewServer(f.Echo)
+	srv := httptest.NewServer(f.Handler)
 	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)

@@ -74,11 +74,11 @@ func (q *Queries) AdminAuditList(ctx context.Context, arg AdminAuditListParams) 
 	return items, nil
 }
 
-const adminMembershipEnsure = `-- name: AdminMembershipEnsure :one
+const adminMembershipEnsure = `-- name: AdminMembershipEnsure :execrows
 INSERT INTO memberships (tenant_id, user_id, role)
 VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role
-RETURNING tenant_id, user_id, role, created_at
+WHERE memberships.role IS DISTINCT FROM EXCLUDED.role
 `
 
 type AdminMembershipEnsureParams struct {
@@ -87,16 +87,14 @@ type AdminMembershipEnsureParams struct {
 	Role     string
 }
 
-func (q *Queries) AdminMembershipEnsure(ctx context.Context, arg AdminMembershipEnsureParams) (Membership, error) {
-	row := q.db.QueryRow(ctx, adminMembershipEnsure, arg.TenantID, arg.UserID, arg.Role)
-	var i Membership
-	err := row.Scan(
-		&i.TenantID,
-		&i.UserID,
-		&i.Role,
-		&i.CreatedAt,
-	)
-	return i, err
+// 1 when the membership was added or its role changed, 0 when it was
+// already there with that role.
+func (q *Queries) AdminMembershipEnsure(ctx context.Context, arg AdminMembershipEnsureParams) (int64, error) {
+	result, err := q.db.Exec(ctx, adminMembershipEnsure, arg.TenantID, arg.UserID, arg.Role)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const adminOwnerGrant = `-- name: AdminOwnerGrant :one
@@ -226,10 +224,28 @@ func (q *Queries) AdminTaskCreate(ctx context.Context, arg AdminTaskCreateParams
 	return err
 }
 
+const adminTenantBySlug = `-- name: AdminTenantBySlug :one
+SELECT id, slug, name, status, created_at, updated_at FROM tenants WHERE slug = $1
+`
+
+func (q *Queries) AdminTenantBySlug(ctx context.Context, slug string) (Tenant, error) {
+	row := q.db.QueryRow(ctx, adminTenantBySlug, slug)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const adminTenantCreate = `-- name: AdminTenantCreate :one
 INSERT INTO tenants (slug, name)
 VALUES ($1, $2)
-RETURNING id, slug, name, status, created_at
+RETURNING id, slug, name, status, created_at, updated_at
 `
 
 type AdminTenantCreateParams struct {
@@ -246,48 +262,73 @@ func (q *Queries) AdminTenantCreate(ctx context.Context, arg AdminTenantCreatePa
 		&i.Name,
 		&i.Status,
 		&i.CreatedAt,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
 
-const adminTenantEnsure = `-- name: AdminTenantEnsure :one
+const adminTenantCreateIfMissing = `-- name: AdminTenantCreateIfMissing :execrows
+
 INSERT INTO tenants (slug, name)
 VALUES ($1, $2)
-ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
-RETURNING id, slug, name, status, created_at, (xmax = 0)::boolean AS created
+ON CONFLICT (slug) DO NOTHING
 `
 
-type AdminTenantEnsureParams struct {
+type AdminTenantCreateIfMissingParams struct {
 	Slug string
 	Name string
 }
 
-type AdminTenantEnsureRow struct {
+// The ensure queries write only what is missing or different, so a seed
+// that changes nothing writes nothing (and leaves no audit row).
+func (q *Queries) AdminTenantCreateIfMissing(ctx context.Context, arg AdminTenantCreateIfMissingParams) (int64, error) {
+	result, err := q.db.Exec(ctx, adminTenantCreateIfMissing, arg.Slug, arg.Name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const adminTenantGet = `-- name: AdminTenantGet :one
+SELECT t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
+       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
+       (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
+       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
+FROM tenants t
+WHERE t.id = $1
+`
+
+type AdminTenantGetRow struct {
 	ID        uuid.UUID
 	Slug      string
 	Name      string
 	Status    string
 	CreatedAt time.Time
-	Created   bool
+	UpdatedAt time.Time
+	Members   int64
+	Projects  int64
+	Tasks     int64
 }
 
-// Creates the tenant or returns the existing one with that slug (idempotent).
-func (q *Queries) AdminTenantEnsure(ctx context.Context, arg AdminTenantEnsureParams) (AdminTenantEnsureRow, error) {
-	row := q.db.QueryRow(ctx, adminTenantEnsure, arg.Slug, arg.Name)
-	var i AdminTenantEnsureRow
+func (q *Queries) AdminTenantGet(ctx context.Context, id uuid.UUID) (AdminTenantGetRow, error) {
+	row := q.db.QueryRow(ctx, adminTenantGet, id)
+	var i AdminTenantGetRow
 	err := row.Scan(
 		&i.ID,
 		&i.Slug,
 		&i.Name,
 		&i.Status,
 		&i.CreatedAt,
-		&i.Created,
+		&i.UpdatedAt,
+		&i.Members,
+		&i.Projects,
+		&i.Tasks,
 	)
 	return i, err
 }
 
 const adminTenantList = `-- name: AdminTenantList :many
-SELECT t.id, t.slug, t.name, t.status, t.created_at,
+SELECT t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
        (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
        (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
        (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
@@ -308,6 +349,7 @@ type AdminTenantListRow struct {
 	Name      string
 	Status    string
 	CreatedAt time.Time
+	UpdatedAt time.Time
 	Members   int64
 	Projects  int64
 	Tasks     int64
@@ -330,6 +372,7 @@ func (q *Queries) AdminTenantList(ctx context.Context, arg AdminTenantListParams
 			&i.Name,
 			&i.Status,
 			&i.CreatedAt,
+			&i.UpdatedAt,
 			&i.Members,
 			&i.Projects,
 			&i.Tasks,
@@ -345,9 +388,12 @@ func (q *Queries) AdminTenantList(ctx context.Context, arg AdminTenantListParams
 }
 
 const adminTenantSetStatus = `-- name: AdminTenantSetStatus :one
-UPDATE tenants SET status = $1
-WHERE id = $2
-RETURNING id, slug, name, status, created_at
+UPDATE tenants t SET status = $1
+WHERE t.id = $2
+RETURNING t.id, t.slug, t.name, t.status, t.created_at, t.updated_at,
+       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members,
+       (SELECT count(*) FROM projects p WHERE p.tenant_id = t.id) AS projects,
+       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id) AS tasks
 `
 
 type AdminTenantSetStatusParams struct {
@@ -355,28 +401,42 @@ type AdminTenantSetStatusParams struct {
 	ID     uuid.UUID
 }
 
-func (q *Queries) AdminTenantSetStatus(ctx context.Context, arg AdminTenantSetStatusParams) (Tenant, error) {
+type AdminTenantSetStatusRow struct {
+	ID        uuid.UUID
+	Slug      string
+	Name      string
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Members   int64
+	Projects  int64
+	Tasks     int64
+}
+
+// Answers with the sizes, like the list.
+func (q *Queries) AdminTenantSetStatus(ctx context.Context, arg AdminTenantSetStatusParams) (AdminTenantSetStatusRow, error) {
 	row := q.db.QueryRow(ctx, adminTenantSetStatus, arg.Status, arg.ID)
-	var i Tenant
+	var i AdminTenantSetStatusRow
 	err := row.Scan(
 		&i.ID,
 		&i.Slug,
 		&i.Name,
 		&i.Status,
 		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Members,
+		&i.Projects,
+		&i.Tasks,
 	)
 	return i, err
 }
 
-const adminUserEnsure = `-- name: AdminUserEnsure :one
-INSERT INTO users (email)
-VALUES ($1)
-ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, display_name, is_owner, created_at
+const adminUserByEmail = `-- name: AdminUserByEmail :one
+SELECT id, email, display_name, is_owner, created_at FROM users WHERE email = $1
 `
 
-func (q *Queries) AdminUserEnsure(ctx context.Context, email string) (User, error) {
-	row := q.db.QueryRow(ctx, adminUserEnsure, email)
+func (q *Queries) AdminUserByEmail(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, adminUserByEmail, email)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -386,6 +446,20 @@ func (q *Queries) AdminUserEnsure(ctx context.Context, email string) (User, erro
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const adminUserCreateIfMissing = `-- name: AdminUserCreateIfMissing :execrows
+INSERT INTO users (email)
+VALUES ($1)
+ON CONFLICT (email) DO NOTHING
+`
+
+func (q *Queries) AdminUserCreateIfMissing(ctx context.Context, email string) (int64, error) {
+	result, err := q.db.Exec(ctx, adminUserCreateIfMissing, email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const auditInsert = `-- name: AuditInsert :one

@@ -53,20 +53,65 @@ DELETE FROM task_comments c
 USING tasks t
 WHERE t.tenant_id = c.tenant_id AND t.id = c.task_id
   AND t.project_id = $1 AND c.task_id = $2 AND c.id = $3
+  AND ($4::timestamptz[] IS NULL OR c.created_at = ANY ($4::timestamptz[]))
 `
 
 type CommentDeleteParams struct {
 	ProjectID uuid.UUID
 	TaskID    uuid.UUID
 	ID        uuid.UUID
+	IfMatch   []time.Time
 }
 
+// Comments are never edited, so their version is created_at.
 func (q *Queries) CommentDelete(ctx context.Context, arg CommentDeleteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, commentDelete, arg.ProjectID, arg.TaskID, arg.ID)
+	result, err := q.db.Exec(ctx, commentDelete,
+		arg.ProjectID,
+		arg.TaskID,
+		arg.ID,
+		arg.IfMatch,
+	)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const commentGet = `-- name: CommentGet :one
+SELECT c.id, c.task_id, c.author_id, coalesce(u.email, '')::text AS author_email, c.body, c.created_at
+FROM task_comments c
+JOIN tasks t ON t.tenant_id = c.tenant_id AND t.id = c.task_id
+LEFT JOIN users u ON u.id = c.author_id
+WHERE t.project_id = $1 AND c.task_id = $2 AND c.id = $3
+`
+
+type CommentGetParams struct {
+	ProjectID uuid.UUID
+	TaskID    uuid.UUID
+	ID        uuid.UUID
+}
+
+type CommentGetRow struct {
+	ID          uuid.UUID
+	TaskID      uuid.UUID
+	AuthorID    *uuid.UUID
+	AuthorEmail string
+	Body        string
+	CreatedAt   time.Time
+}
+
+func (q *Queries) CommentGet(ctx context.Context, arg CommentGetParams) (CommentGetRow, error) {
+	row := q.db.QueryRow(ctx, commentGet, arg.ProjectID, arg.TaskID, arg.ID)
+	var i CommentGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.TaskID,
+		&i.AuthorID,
+		&i.AuthorEmail,
+		&i.Body,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const commentListAfter = `-- name: CommentListAfter :many

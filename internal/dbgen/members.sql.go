@@ -13,7 +13,7 @@ import (
 )
 
 const memberAdd = `-- name: MemberAdd :one
-SELECT tenant_id, user_id, role, created_at FROM app.member_add($1::text, $2::text)
+SELECT tenant_id, user_id, role, created_at, updated_at FROM app.member_add($1::text, $2::text)
 `
 
 type MemberAddParams struct {
@@ -29,12 +29,43 @@ func (q *Queries) MemberAdd(ctx context.Context, arg MemberAddParams) (Membershi
 		&i.UserID,
 		&i.Role,
 		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const memberGet = `-- name: MemberGet :one
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.tenant_id = app.current_tenant_id() AND m.user_id = $1
+`
+
+type MemberGetRow struct {
+	UserID      uuid.UUID
+	Email       string
+	DisplayName string
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (q *Queries) MemberGet(ctx context.Context, userID uuid.UUID) (MemberGetRow, error) {
+	row := q.db.QueryRow(ctx, memberGet, userID)
+	var i MemberGetRow
+	err := row.Scan(
+		&i.UserID,
+		&i.Email,
+		&i.DisplayName,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
 
 const memberListAfter = `-- name: MemberListAfter :many
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.current_tenant_id()
@@ -55,6 +86,7 @@ type MemberListAfterRow struct {
 	DisplayName string
 	Role        string
 	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (q *Queries) MemberListAfter(ctx context.Context, arg MemberListAfterParams) ([]MemberListAfterRow, error) {
@@ -72,6 +104,7 @@ func (q *Queries) MemberListAfter(ctx context.Context, arg MemberListAfterParams
 			&i.DisplayName,
 			&i.Role,
 			&i.CreatedAt,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -85,7 +118,7 @@ func (q *Queries) MemberListAfter(ctx context.Context, arg MemberListAfterParams
 
 const memberListFirst = `-- name: MemberListFirst :many
 
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.current_tenant_id()
@@ -99,6 +132,7 @@ type MemberListFirstRow struct {
 	DisplayName string
 	Role        string
 	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Members of the tenant in context. memberships is the one tenant table
@@ -119,6 +153,7 @@ func (q *Queries) MemberListFirst(ctx context.Context, lim int32) ([]MemberListF
 			&i.DisplayName,
 			&i.Role,
 			&i.CreatedAt,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -133,10 +168,16 @@ func (q *Queries) MemberListFirst(ctx context.Context, lim int32) ([]MemberListF
 const memberRemove = `-- name: MemberRemove :execrows
 DELETE FROM memberships
 WHERE tenant_id = app.current_tenant_id() AND user_id = $1
+  AND ($2::timestamptz[] IS NULL OR updated_at = ANY ($2::timestamptz[]))
 `
 
-func (q *Queries) MemberRemove(ctx context.Context, userID uuid.UUID) (int64, error) {
-	result, err := q.db.Exec(ctx, memberRemove, userID)
+type MemberRemoveParams struct {
+	UserID  uuid.UUID
+	IfMatch []time.Time
+}
+
+func (q *Queries) MemberRemove(ctx context.Context, arg MemberRemoveParams) (int64, error) {
+	result, err := q.db.Exec(ctx, memberRemove, arg.UserID, arg.IfMatch)
 	if err != nil {
 		return 0, err
 	}
@@ -144,25 +185,40 @@ func (q *Queries) MemberRemove(ctx context.Context, userID uuid.UUID) (int64, er
 }
 
 const memberSetRole = `-- name: MemberSetRole :one
-UPDATE memberships SET role = $1
-WHERE tenant_id = app.current_tenant_id() AND user_id = $2
-RETURNING user_id, role, created_at
+UPDATE memberships m SET role = $1
+FROM users u
+WHERE u.id = m.user_id
+  AND m.tenant_id = app.current_tenant_id() AND m.user_id = $2
+  AND ($3::timestamptz[] IS NULL OR m.updated_at = ANY ($3::timestamptz[]))
+RETURNING m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 `
 
 type MemberSetRoleParams struct {
-	Role   string
-	UserID uuid.UUID
+	Role    string
+	UserID  uuid.UUID
+	IfMatch []time.Time
 }
 
 type MemberSetRoleRow struct {
-	UserID    uuid.UUID
-	Role      string
-	CreatedAt time.Time
+	UserID      uuid.UUID
+	Email       string
+	DisplayName string
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
+// Answers with the shape of the member list.
 func (q *Queries) MemberSetRole(ctx context.Context, arg MemberSetRoleParams) (MemberSetRoleRow, error) {
-	row := q.db.QueryRow(ctx, memberSetRole, arg.Role, arg.UserID)
+	row := q.db.QueryRow(ctx, memberSetRole, arg.Role, arg.UserID, arg.IfMatch)
 	var i MemberSetRoleRow
-	err := row.Scan(&i.UserID, &i.Role, &i.CreatedAt)
+	err := row.Scan(
+		&i.UserID,
+		&i.Email,
+		&i.DisplayName,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
 	return i, err
 }

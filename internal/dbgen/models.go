@@ -30,6 +30,7 @@ type Membership struct {
 	UserID    uuid.UUID
 	Role      string
 	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type Project struct {
@@ -66,6 +67,7 @@ type Tenant struct {
 	Name      string
 	Status    string
 	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type User struct {

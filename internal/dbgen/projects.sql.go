@@ -38,11 +38,18 @@ func (q *Queries) ProjectCreate(ctx context.Context, arg ProjectCreateParams) (P
 }
 
 const projectDelete = `-- name: ProjectDelete :execrows
-DELETE FROM projects WHERE id = $1
+DELETE FROM projects
+WHERE id = $1
+  AND ($2::timestamptz[] IS NULL OR updated_at = ANY ($2::timestamptz[]))
 `
 
-func (q *Queries) ProjectDelete(ctx context.Context, id uuid.UUID) (int64, error) {
-	result, err := q.db.Exec(ctx, projectDelete, id)
+type ProjectDeleteParams struct {
+	ID      uuid.UUID
+	IfMatch []time.Time
+}
+
+func (q *Queries) ProjectDelete(ctx context.Context, arg ProjectDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, projectDelete, arg.ID, arg.IfMatch)
 	if err != nil {
 		return 0, err
 	}
@@ -146,9 +153,9 @@ func (q *Queries) ProjectListFirst(ctx context.Context, lim int32) ([]Project, e
 const projectUpdate = `-- name: ProjectUpdate :one
 UPDATE projects
 SET name        = coalesce($1, name),
-    description = coalesce($2, description),
-    updated_at  = now()
+    description = coalesce($2, description)
 WHERE id = $3
+  AND ($4::timestamptz[] IS NULL OR updated_at = ANY ($4::timestamptz[]))
 RETURNING tenant_id, id, name, description, created_at, updated_at
 `
 
@@ -156,10 +163,20 @@ type ProjectUpdateParams struct {
 	Name        *string
 	Description *string
 	ID          uuid.UUID
+	IfMatch     []time.Time
 }
 
+// if_match (NULL: unconditional) holds the versions an If-Match allows; the
+// comparison is part of the UPDATE, so of two concurrent writers with the
+// same version only the first matches (the trigger of 0010 moves
+// updated_at).
 func (q *Queries) ProjectUpdate(ctx context.Context, arg ProjectUpdateParams) (Project, error) {
-	row := q.db.QueryRow(ctx, projectUpdate, arg.Name, arg.Description, arg.ID)
+	row := q.db.QueryRow(ctx, projectUpdate,
+		arg.Name,
+		arg.Description,
+		arg.ID,
+		arg.IfMatch,
+	)
 	var i Project
 	err := row.Scan(
 		&i.TenantID,

@@ -40,16 +40,19 @@ func (q *Queries) TaskCreate(ctx context.Context, arg TaskCreateParams) (Task, e
 }
 
 const taskDelete = `-- name: TaskDelete :execrows
-DELETE FROM tasks WHERE project_id = $1 AND id = $2
+DELETE FROM tasks
+WHERE project_id = $1 AND id = $2
+  AND ($3::timestamptz[] IS NULL OR updated_at = ANY ($3::timestamptz[]))
 `
 
 type TaskDeleteParams struct {
 	ProjectID uuid.UUID
 	ID        uuid.UUID
+	IfMatch   []time.Time
 }
 
 func (q *Queries) TaskDelete(ctx context.Context, arg TaskDeleteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, taskDelete, arg.ProjectID, arg.ID)
+	result, err := q.db.Exec(ctx, taskDelete, arg.ProjectID, arg.ID, arg.IfMatch)
 	if err != nil {
 		return 0, err
 	}
@@ -174,9 +177,9 @@ func (q *Queries) TaskListFirst(ctx context.Context, arg TaskListFirstParams) ([
 const taskUpdate = `-- name: TaskUpdate :one
 UPDATE tasks
 SET title      = coalesce($1, title),
-    done       = coalesce($2, done),
-    updated_at = now()
+    done       = coalesce($2, done)
 WHERE project_id = $3 AND id = $4
+  AND ($5::timestamptz[] IS NULL OR updated_at = ANY ($5::timestamptz[]))
 RETURNING tenant_id, id, project_id, title, done, created_at, updated_at
 `
 
@@ -185,6 +188,7 @@ type TaskUpdateParams struct {
 	Done      *bool
 	ProjectID uuid.UUID
 	ID        uuid.UUID
+	IfMatch   []time.Time
 }
 
 func (q *Queries) TaskUpdate(ctx context.Context, arg TaskUpdateParams) (Task, error) {
@@ -193,6 +197,7 @@ func (q *Queries) TaskUpdate(ctx context.Context, arg TaskUpdateParams) (Task, e
 		arg.Done,
 		arg.ProjectID,
 		arg.ID,
+		arg.IfMatch,
 	)
 	var i Task
 	err := row.Scan(

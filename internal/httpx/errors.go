@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,26 +29,37 @@ const (
 // statuses is the one mapping from codes to HTTP statuses. A code missing
 // here is a 500.
 var statuses = map[tenancy.Code]int{
-	tenancy.CodeBadRequest:     http.StatusBadRequest,
-	tenancy.CodeInvalidID:      http.StatusBadRequest,
-	tenancy.CodeInvalidCursor:  http.StatusBadRequest,
-	tenancy.CodeInvalidLimit:   http.StatusBadRequest,
-	tenancy.CodeReasonRequired: http.StatusBadRequest,
-	CodeInvalidJSON:            http.StatusBadRequest,
-	CodeUnknownField:           http.StatusBadRequest,
-	CodeUnauthenticated:        http.StatusUnauthorized,
-	tenancy.CodeForbidden:      http.StatusForbidden,
-	tenancy.CodeUnknownUser:    http.StatusForbidden,
-	tenancy.CodeOwnerOnly:      http.StatusForbidden,
-	CodeCSRF:                   http.StatusForbidden,
-	tenancy.CodeNotFound:       http.StatusNotFound,
-	CodeMethod:                 http.StatusMethodNotAllowed,
-	tenancy.CodeConflict:       http.StatusConflict,
-	CodeTooLarge:               http.StatusRequestEntityTooLarge,
-	CodeMediaType:              http.StatusUnsupportedMediaType,
-	tenancy.CodeValidation:     http.StatusUnprocessableEntity,
-	tenancy.CodeInternal:       http.StatusInternalServerError,
-	tenancy.CodeUnavailable:    http.StatusServiceUnavailable,
+	tenancy.CodeBadRequest:         http.StatusBadRequest,
+	tenancy.CodeInvalidID:          http.StatusBadRequest,
+	tenancy.CodeInvalidCursor:      http.StatusBadRequest,
+	tenancy.CodeInvalidLimit:       http.StatusBadRequest,
+	tenancy.CodeReasonRequired:     http.StatusBadRequest,
+	CodeInvalidJSON:                http.StatusBadRequest,
+	CodeUnknownField:               http.StatusBadRequest,
+	CodeUnauthenticated:            http.StatusUnauthorized,
+	tenancy.CodeForbidden:          http.StatusForbidden,
+	tenancy.CodeUnknownUser:        http.StatusForbidden,
+	tenancy.CodeOwnerOnly:          http.StatusForbidden,
+	CodeCSRF:                       http.StatusForbidden,
+	tenancy.CodeNotFound:           http.StatusNotFound,
+	CodeMethod:                     http.StatusMethodNotAllowed,
+	tenancy.CodeConflict:           http.StatusConflict,
+	tenancy.CodePreconditionFailed: http.StatusPreconditionFailed,
+	CodeTooLarge:                   http.StatusRequestEntityTooLarge,
+	CodeMediaType:                  http.StatusUnsupportedMediaType,
+	tenancy.CodeValidation:         http.StatusUnprocessableEntity,
+	tenancy.CodeInternal:           http.StatusInternalServerError,
+	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
+}
+
+// Codes lists every code that has a status, sorted.
+func Codes() []tenancy.Code {
+	codes := make([]tenancy.Code, 0, len(statuses))
+	for c := range statuses {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
 }
 
 // Status is the HTTP status of code.

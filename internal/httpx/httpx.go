@@ -25,12 +25,21 @@ type Config struct {
 	BodyLimit int64
 	// RequestTimeout bounds each request's context (default 10s).
 	RequestTimeout time.Duration
+	// Observe, when set, wraps every request inside the request id and
+	// outside the request log (metrics, traces): it sees the route, the
+	// final status and the error a handler returned.
+	Observe echo.MiddlewareFunc
 }
 
 // New returns an Echo instance with the middleware every route gets, in
-// this order: request id, request log, recover, body limit, deadline,
-// no-store. Every error a handler returns becomes a problem+json response
-// (ErrorHandler) unless a route renders its own (the dashboard does).
+// this order: HEAD routed like GET, request id, no-store, Observe (when
+// set), request log, recover, body limit, deadline. Every error a handler
+// returns becomes a problem+json response (ErrorHandler) unless a route
+// renders its own (the dashboard does).
+//
+// The headers every response carries (X-Request-Id, Cache-Control,
+// X-Content-Type-Options) are set before anything can refuse the request,
+// so a 413 from the body limit or a 405 carries them too.
 func New(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -47,13 +56,16 @@ func New(cfg Config) *echo.Echo {
 	// The peer address is the TCP peer. X-Forwarded-For and X-Real-IP are
 	// client-controlled and never decide anything here.
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Pre(routeHeadAsGet)
+	e.Use(restoreHead, RequestID, NoStore)
+	if cfg.Observe != nil {
+		e.Use(cfg.Observe)
+	}
 	e.Use(
-		RequestID,
 		RequestLogger(cfg.Logger),
 		Recover(cfg.Logger),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(cfg.BodyLimit, 10) + "B"}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout}),
-		NoStore,
 	)
 	return e
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -78,4 +79,63 @@ func TestStatuses(t *testing.T) {
 	} {
 		require.Equal(t, status, httpx.Status(code), code)
 	}
+}
+
+// TestEveryAnswerCarriesTheCommonHeaders: a body refused by the body
+// limit (which runs before any handler) and an unknown route carry
+// no-store, nosniff and the request id like a handler's answer. Before,
+// the limit ran before the middleware that sets them.
+func TestEveryAnswerCarriesTheCommonHeaders(t *testing.T) {
+	t.Parallel()
+	e := httpx.New(httpx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BodyLimit: 1024})
+	e.POST("/things", func(c echo.Context) error { return c.NoContent(204) })
+	big := httptest.NewRequest("POST", "/things", strings.NewReader(strings.Repeat("x", 2048)))
+	big.Header.Set("Content-Type", "application/json")
+	for name, req := range map[string]*http.Request{
+		"413":     big,
+		"404":     httptest.NewRequest("GET", "/nope", nil),
+		"405":     httptest.NewRequest("DELETE", "/things", nil),
+		"success": httptest.NewRequest("POST", "/things", strings.NewReader("{}")),
+	} {
+		r := kit.Serve(e, req)
+		require.Equal(t, map[string]int{"413": 413, "404": 404, "405": 405, "success": 204}[name], r.Status, name)
+		require.Equal(t, "no-store", r.Header.Get("Cache-Control"), name)
+		require.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"), name)
+		require.NotEmpty(t, r.Header.Get("X-Request-Id"), name)
+		if r.Status >= 400 {
+			require.NotEmpty(t, r.Problem(t).Code, name)
+		}
+	}
+}
+
+// TestHeadAnswersLikeGet: HEAD on a GET route gets the GET answer's status
+// and headers and no body, errors included; HEAD where no GET exists is 405.
+func TestHeadAnswersLikeGet(t *testing.T) {
+	t.Parallel()
+	e := httpx.New(httpx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var sawMethod string
+	e.GET("/thing", func(c echo.Context) error {
+		sawMethod = c.Request().Method
+		c.Response().Header().Set("ETag", `"v1"`)
+		return c.JSON(200, map[string]string{"a": "b"})
+	})
+	e.GET("/missing", func(c echo.Context) error { return &tenancy.Error{Code: tenancy.CodeNotFound, Message: "not found"} })
+	e.POST("/action", func(c echo.Context) error { return c.NoContent(204) })
+
+	get := kit.Serve(e, httptest.NewRequest("GET", "/thing", nil))
+	head := kit.Serve(e, httptest.NewRequest("HEAD", "/thing", nil))
+	require.Equal(t, "HEAD", sawMethod, "the handler sees the real method")
+	require.Equal(t, 200, head.Status)
+	require.Empty(t, head.Body)
+	require.NotEmpty(t, get.Body)
+	for _, h := range []string{"Content-Type", "ETag", "Cache-Control", "X-Content-Type-Options"} {
+		require.Equal(t, get.Header.Get(h), head.Header.Get(h), h)
+	}
+
+	r := kit.Serve(e, httptest.NewRequest("HEAD", "/missing", nil))
+	require.Equal(t, 404, r.Status)
+	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+	require.Empty(t, r.Body)
+	require.Equal(t, 405, kit.Serve(e, httptest.NewRequest("HEAD", "/action", nil)).Status)
+	require.Equal(t, 404, kit.Serve(e, httptest.NewRequest("HEAD", "/nowhere", nil)).Status)
 }

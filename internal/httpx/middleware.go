@@ -9,10 +9,12 @@ import (
 	"regexp"
 	"runtime"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/reqctx"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
@@ -27,7 +29,8 @@ const (
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // RequestID keeps a well-formed incoming X-Request-Id, or makes a random
-// one, and echoes it in the response.
+// one, and echoes it in the response. It also gives the request a
+// reqctx.Info, where the domain records the user and tenant it resolved.
 func RequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
@@ -38,6 +41,8 @@ func RequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(keyRequestID, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		ctx, _ := reqctx.With(c.Request().Context())
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }
@@ -48,10 +53,13 @@ func RequestIDOf(c echo.Context) string {
 	return id
 }
 
-// RequestLogger logs one line per request. HandleError renders a handler's
-// error (through the Echo error handler) before the line is written, so
-// the logged status is the one the client got; without it Echo logs 200
-// for every error that is not an *echo.HTTPError.
+// RequestLogger logs one line per request: request id, method, path,
+// status, latency, peer, and the user and tenant ids the database resolved
+// (when it resolved any); never the email, which is personal data.
+// HandleError renders a handler's error (through the Echo error handler)
+// before the line is written, so the logged status is the one the client
+// got; without it Echo logs 200 for every error that is not an
+// *echo.HTTPError.
 func RequestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		HandleError: true,
@@ -65,8 +73,12 @@ func RequestLogger(log *slog.Logger) echo.MiddlewareFunc {
 				"status", v.Status, "latency_ms", float64(v.Latency.Microseconds()) / 1000,
 				"peer", c.RealIP(),
 			}
-			if id, ok := IdentityOf(c); ok {
-				attrs = append(attrs, "user", id.Email)
+			user, tenant := reqctx.From(c.Request().Context()).IDs()
+			if user != uuid.Nil {
+				attrs = append(attrs, "user_id", user.String())
+			}
+			if tenant != uuid.Nil {
+				attrs = append(attrs, "tenant_id", tenant.String())
 			}
 			log.Info("request", attrs...)
 			return nil

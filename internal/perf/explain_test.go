@@ -63,8 +63,8 @@ var recipes = map[string]recipe{
 	}},
 	"ProjectGet":    {asTenant, func(f *explainFixture) []any { return []any{f.project(77)} }},
 	"ProjectCreate": {asTenant, func(f *explainFixture) []any { return []any{"Explained", "plan me"} }},
-	"ProjectUpdate": {asTenant, func(f *explainFixture) []any { return []any{ptr("Renamed"), (*string)(nil), f.project(77)} }},
-	"ProjectDelete": {asTenant, func(f *explainFixture) []any { return []any{f.project(77)} }},
+	"ProjectUpdate": {asTenant, func(f *explainFixture) []any { return []any{ptr("Renamed"), (*string)(nil), f.project(77), versions()} }},
+	"ProjectDelete": {asTenant, func(f *explainFixture) []any { return []any{f.project(77), versions()} }},
 	// tasks
 	"TaskListFirst": {asTenant, func(f *explainFixture) []any { return []any{f.project(0), int32(20)} }},
 	"TaskListAfter": {asTenant, func(f *explainFixture) []any {
@@ -73,9 +73,9 @@ var recipes = map[string]recipe{
 	}},
 	"TaskCreate": {asTenant, func(f *explainFixture) []any { return []any{f.project(0), "Explained", false} }},
 	"TaskUpdate": {asTenant, func(f *explainFixture) []any {
-		return []any{ptr("Renamed"), ptr(true), f.project(0), f.d.TaskID(0, 5)}
+		return []any{ptr("Renamed"), ptr(true), f.project(0), f.d.TaskID(0, 5), versions()}
 	}},
-	"TaskDelete": {asTenant, func(f *explainFixture) []any { return []any{f.project(0), f.d.TaskID(0, 5)} }},
+	"TaskDelete": {asTenant, func(f *explainFixture) []any { return []any{f.project(0), f.d.TaskID(0, 5), versions()} }},
 	"TaskGet":    {asTenant, func(f *explainFixture) []any { return []any{f.project(0), f.d.TaskID(0, 5)} }},
 	// comments, on the busiest task of the largest tenant
 	"CommentListFirst": {asTenant, func(f *explainFixture) []any { return []any{f.taskProject(0), f.d.TaskID(0, 0), int32(20)} }},
@@ -86,6 +86,10 @@ var recipes = map[string]recipe{
 	"CommentCreate": {asTenant, func(f *explainFixture) []any { return []any{"Explained", f.taskProject(0), f.d.TaskID(0, 0)} }},
 	"CommentDelete": {asTenant, func(f *explainFixture) []any {
 		_, id := f.deepComment()
+		return []any{f.taskProject(0), f.d.TaskID(0, 0), id, versions()}
+	}},
+	"CommentGet": {asTenant, func(f *explainFixture) []any {
+		_, id := f.deepComment()
 		return []any{f.taskProject(0), f.d.TaskID(0, 0), id}
 	}},
 	// members
@@ -94,8 +98,9 @@ var recipes = map[string]recipe{
 		return []any{perf.Epoch.Add(time.Hour), f.d.MemberUserID(0, 8), int32(20)}
 	}},
 	"MemberAdd":     {asTenant, func(f *explainFixture) []any { return []any{"new@perf.example", "partner"} }},
-	"MemberSetRole": {asTenant, func(f *explainFixture) []any { return []any{"client_viewer", f.d.MemberUserID(0, 3)} }},
-	"MemberRemove":  {asTenant, func(f *explainFixture) []any { return []any{f.d.MemberUserID(0, 3)} }},
+	"MemberGet":     {asTenant, func(f *explainFixture) []any { return []any{f.d.MemberUserID(0, 3)} }},
+	"MemberSetRole": {asTenant, func(f *explainFixture) []any { return []any{"client_viewer", f.d.MemberUserID(0, 3), versions()} }},
+	"MemberRemove":  {asTenant, func(f *explainFixture) []any { return []any{f.d.MemberUserID(0, 3), versions()} }},
 	// identity
 	"UserCurrent":        {asUser, func(f *explainFixture) []any { return nil }},
 	"MembershipListMine": {asUser, func(f *explainFixture) []any { return nil }},
@@ -106,21 +111,28 @@ var recipes = map[string]recipe{
 	"AdminAuditList": {asAdmin, func(f *explainFixture) []any {
 		return []any{ptr(f.d.TenantID(0)), (*string)(nil), (*time.Time)(nil), (*time.Time)(nil), (*int64)(nil), int32(50)}
 	}},
-	"AdminTenantCreate":     {asAdmin, func(f *explainFixture) []any { return []any{"new-tenant", "New"} }},
-	"AdminTenantEnsure":     {asAdmin, func(f *explainFixture) []any { return []any{"new-tenant", "New"} }},
-	"AdminTenantList":       {asAdmin, func(f *explainFixture) []any { return []any{"", int32(50)} }},
-	"AdminTenantSetStatus":  {asAdmin, func(f *explainFixture) []any { return []any{"suspended", f.d.TenantID(3)} }},
-	"AdminUserEnsure":       {asAdmin, func(f *explainFixture) []any { return []any{"new@perf.example"} }},
-	"AdminMembershipEnsure": {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), f.d.MemberUserID(1, 0), "partner"} }},
-	"AdminProjectEnsure":    {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), "Project 12", ""} }},
-	"AdminProjectByName":    {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), "Project 12"} }},
-	"AdminTaskCreate":       {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), f.project(0), "Explained", false} }},
-	"AdminOwnerGrant":       {asAdmin, func(f *explainFixture) []any { return []any{perf.OwnerEmail} }},
-	"AdminOwnerRevoke":      {asAdmin, func(f *explainFixture) []any { return []any{perf.OwnerEmail} }},
-	"AdminOwnerList":        {asAdmin, func(f *explainFixture) []any { return nil }},
+	"AdminTenantCreate":          {asAdmin, func(f *explainFixture) []any { return []any{"new-tenant", "New"} }},
+	"AdminTenantCreateIfMissing": {asAdmin, func(f *explainFixture) []any { return []any{"new-tenant", "New"} }},
+	"AdminTenantBySlug":          {asAdmin, func(f *explainFixture) []any { return []any{"new-tenant"} }},
+	"AdminTenantGet":             {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(3)} }},
+	"AdminTenantList":            {asAdmin, func(f *explainFixture) []any { return []any{"", int32(50)} }},
+	"AdminTenantSetStatus":       {asAdmin, func(f *explainFixture) []any { return []any{"suspended", f.d.TenantID(3)} }},
+	"AdminUserCreateIfMissing":   {asAdmin, func(f *explainFixture) []any { return []any{"new@perf.example"} }},
+	"AdminUserByEmail":           {asAdmin, func(f *explainFixture) []any { return []any{"new@perf.example"} }},
+	"AdminMembershipEnsure":      {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), f.d.MemberUserID(1, 0), "partner"} }},
+	"AdminProjectEnsure":         {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), "Project 12", ""} }},
+	"AdminProjectByName":         {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), "Project 12"} }},
+	"AdminTaskCreate":            {asAdmin, func(f *explainFixture) []any { return []any{f.d.TenantID(0), f.project(0), "Explained", false} }},
+	"AdminOwnerGrant":            {asAdmin, func(f *explainFixture) []any { return []any{perf.OwnerEmail} }},
+	"AdminOwnerRevoke":           {asAdmin, func(f *explainFixture) []any { return []any{perf.OwnerEmail} }},
+	"AdminOwnerList":             {asAdmin, func(f *explainFixture) []any { return nil }},
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// versions is an If-Match with one version (the conditional form of a
+// write; without one the condition folds away).
+func versions() []time.Time { return []time.Time{perf.Epoch} }
 
 // explainFixture picks parameters in the generated data. Tenant 0 is the
 // largest.
@@ -362,6 +374,12 @@ func literal(v any) string {
 		parts := make([]string, len(x))
 		for i, u := range x {
 			parts[i] = u.String()
+		}
+		s = "{" + strings.Join(parts, ",") + "}"
+	case []time.Time:
+		parts := make([]string, len(x))
+		for i, ts := range x {
+			parts[i] = `"` + ts.Format(time.RFC3339Nano) + `"`
 		}
 		s = "{" + strings.Join(parts, ",") + "}"
 	default:

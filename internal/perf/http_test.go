@@ -129,7 +129,7 @@ func BenchmarkHTTP(b *testing.B) {
 	}
 	addr := freeAddr(b)
 	env := append([]string{
-		"AUTH_MODE=cloudflare", "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn",
+		"AUTH_MODE=cloudflare", "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "METRICS_ADDR=off",
 		"DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL,
 		"DB_MAX_CONNS=" + strconv.Itoa(dbMaxConns),
 	}, cfEnv...)

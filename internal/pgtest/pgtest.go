@@ -75,7 +75,7 @@ func Main(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "pgtest: PGTENANT_REQUIRE_DB=1 and no PostgreSQL: %v\n", err)
 			return 1
 		}
-		skipReason = "pgtest: no PostgreSQL for integration tests (" + err.Error() + "); set TEST_DATABASE_URL, install PostgreSQL server binaries, or run a Docker engine"
+		skipReason = "no PostgreSQL (" + err.Error() + ")"
 	}
 	code := m.Run()
 	if server != nil {
@@ -258,10 +258,8 @@ func New(t testing.TB) *DB {
 		if skipReason == "" {
 			t.Fatal("pgtest: call pgtest.Main from TestMain")
 		}
-		if os.Getenv("PGTENANT_REQUIRE_DB") == "1" {
-			t.Fatal(skipReason)
-		}
-		t.Skip(skipReason)
+		SkipSuite(t, "integration tests (real PostgreSQL)", skipReason,
+			"install PostgreSQL server binaries (Debian: postgresql-15), set TEST_DATABASE_URL, or run a Docker engine", "PGTENANT_REQUIRE_DB")
 	}
 	name := fmt.Sprintf("pgtenant_t_%d_%d", os.Getpid(), counter.Add(1))
 	return newDatabase(t, name, template)

@@ -39,6 +39,9 @@ type Config struct {
 	// turns not-ready when shutdown begins; nil: ready whenever the
 	// authenticator is (tests).
 	Readiness *readiness.Monitor
+	// Observe, when set, wraps every request for metrics and traces
+	// (httpx.Config.Observe).
+	Observe echo.MiddlewareFunc
 }
 
 // Server is the HTTP server's handler.
@@ -56,7 +59,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout})
+	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, Observe: cfg.Observe})
 	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pgtenant/pgtenant/internal/api"
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 type fixture struct {
 	*pgtest.World
-	srv   *server.Server
+	srv   http.Handler // the server behind the contract check (kit.Checked)
 	ready *readiness.Monitor
 	rt    *pgtest.RoundTrips // everything the scope sent, self-checks included
 }
@@ -45,7 +46,7 @@ func setup(t *testing.T, mod ...func(*server.Config)) *fixture {
 	}
 	srv, err := server.New(cfg)
 	require.NoError(t, err)
-	return &fixture{World: w, srv: srv, ready: ready, rt: rt}
+	return &fixture{World: w, srv: kit.Checked(t, srv), ready: ready, rt: rt}
 }
 
 func (f *fixture) do(t *testing.T, email, method, path string, header ...string) kit.Response {
@@ -159,3 +160,16 @@ func TestTransportsShareOneServer(t *testing.T) {
 
 // b64 encodes one half of the dashboard's reason cookie.
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestServesItsOpenAPIDocument: the description is served, unauthenticated,
+// as the document the contract test validates against.
+func TestServesItsOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	r := f.do(t, "", "GET", api.OpenAPIPath)
+	require.Equal(t, 200, r.Status)
+	require.Equal(t, "application/yaml", r.Header.Get("Content-Type"))
+	require.Equal(t, api.OpenAPI, r.Body)
+	require.Contains(t, string(r.Body), "openapi: 3.1.0")
+	require.Equal(t, 200, f.do(t, "", "HEAD", api.OpenAPIPath).Status)
+}

@@ -78,9 +78,23 @@ func (s *Service) AddComment(ctx context.Context, c Caller, project, task uuid.U
 	})
 }
 
-// DeleteComment deletes a comment of a task (Owners and Partners).
-func (s *Service) DeleteComment(ctx context.Context, c Caller, project, task, id uuid.UUID) error {
+// GetComment reads one comment of a task; every role may.
+func (s *Service) GetComment(ctx context.Context, c Caller, project, task, id uuid.UUID) (Comment, error) {
+	return one(ctx, s.read, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.CommentListFirstRow, error) {
+		return commentGet(ctx, q, project, task, id)
+	}, toComment)
+}
+
+func commentGet(ctx context.Context, q *dbgen.Queries, project, task, id uuid.UUID) (dbgen.CommentListFirstRow, error) {
+	r, err := q.CommentGet(ctx, dbgen.CommentGetParams{ProjectID: project, TaskID: task, ID: id})
+	return dbgen.CommentListFirstRow(r), err
+}
+
+// DeleteComment deletes a comment of a task (Owners and Partners), if its
+// version is one pre allows.
+func (s *Service) DeleteComment(ctx context.Context, c Caller, project, task, id uuid.UUID, pre Precondition) error {
 	return s.write(ctx, c, func(tx *txscope.Tx) error {
-		return deleted(tx.Q.CommentDelete(ctx, dbgen.CommentDeleteParams{ProjectID: project, TaskID: task, ID: id}))
+		n, err := tx.Q.CommentDelete(ctx, dbgen.CommentDeleteParams{ProjectID: project, TaskID: task, ID: id, IfMatch: pre.versions})
+		return matched(pre, n, err, func() error { _, err := commentGet(ctx, tx.Q, project, task, id); return err })
 	})
 }

@@ -28,6 +28,9 @@ const (
 	CodeOwnerOnly Code = "owner_only"
 	// CodeConflict: a unique name is taken (within the tenant).
 	CodeConflict Code = "conflict"
+	// CodePreconditionFailed: an If-Match named versions the resource no
+	// longer has (another write came first).
+	CodePreconditionFailed Code = "precondition_failed"
 	// CodeValidation: input fields break a rule; Fields says which.
 	CodeValidation Code = "validation_failed"
 	// CodeInvalidCursor: a page cursor this service did not issue for that

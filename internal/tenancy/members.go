@@ -11,20 +11,15 @@ import (
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
-// Member is one member of a tenant.
+// Member is one member of a tenant: the same shape in the list, alone,
+// after adding and after a role change.
 type Member struct {
 	UserID      uuid.UUID `json:"user_id"`
 	Email       string    `json:"email"`
 	DisplayName string    `json:"display_name"`
 	Role        string    `json:"role"`
 	JoinedAt    time.Time `json:"joined_at"`
-}
-
-// MemberRole is a membership's role after a change.
-type MemberRole struct {
-	UserID   uuid.UUID `json:"user_id"`
-	Role     string    `json:"role"`
-	JoinedAt time.Time `json:"joined_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // MemberInput adds a person to a tenant: an email (normalized here) and
@@ -69,7 +64,12 @@ var members = lister[dbgen.MemberListFirstRow]{
 }
 
 func toMember(m dbgen.MemberListFirstRow) Member {
-	return Member{UserID: m.UserID, Email: m.Email, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt}
+	return Member{UserID: m.UserID, Email: m.Email, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
+func memberGet(ctx context.Context, q *dbgen.Queries, user uuid.UUID) (dbgen.MemberListFirstRow, error) {
+	m, err := q.MemberGet(ctx, user)
+	return dbgen.MemberListFirstRow(m), err
 }
 
 // ListMembers pages through the tenant's members in join order; every role
@@ -87,29 +87,44 @@ func (s *Service) AddMember(ctx context.Context, c Caller, in MemberInput) (Memb
 	if err := fs.err(); err != nil {
 		return Member{}, err
 	}
-	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.Membership, error) {
-		return q.MemberAdd(ctx, dbgen.MemberAddParams{Email: in.Email, Role: in.Role})
-	}, func(m dbgen.Membership) Member {
-		return Member{UserID: m.UserID, Email: in.Email, Role: m.Role, JoinedAt: m.CreatedAt}
-	})
+	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberListFirstRow, error) {
+		m, err := q.MemberAdd(ctx, dbgen.MemberAddParams{Email: in.Email, Role: in.Role})
+		if err != nil {
+			return dbgen.MemberListFirstRow{}, err
+		}
+		return memberGet(ctx, q, m.UserID) // the user row's display name, as the list shows it
+	}, toMember)
 }
 
-// SetMemberRole changes a member's role (Owners and Partners).
-func (s *Service) SetMemberRole(ctx context.Context, c Caller, user uuid.UUID, role string) (MemberRole, error) {
+// GetMember reads one member of the tenant; every role may.
+func (s *Service) GetMember(ctx context.Context, c Caller, user uuid.UUID) (Member, error) {
+	return one(ctx, s.read, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberListFirstRow, error) {
+		return memberGet(ctx, q, user)
+	}, toMember)
+}
+
+// SetMemberRole changes a member's role (Owners and Partners), if the
+// membership's version is one pre allows.
+func (s *Service) SetMemberRole(ctx context.Context, c Caller, user uuid.UUID, role string, pre Precondition) (Member, error) {
 	if !validMemberRole(role) {
-		return MemberRole{}, fields{{Field: "role", Message: memberRoleRule}}.err()
+		return Member{}, fields{{Field: "role", Message: memberRoleRule}}.err()
 	}
-	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberSetRoleRow, error) {
-		return q.MemberSetRole(ctx, dbgen.MemberSetRoleParams{Role: role, UserID: user})
-	}, func(r dbgen.MemberSetRoleRow) MemberRole {
-		return MemberRole{UserID: r.UserID, Role: r.Role, JoinedAt: r.CreatedAt}
+	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberListFirstRow, error) {
+		m, err := q.MemberSetRole(ctx, dbgen.MemberSetRoleParams{Role: role, UserID: user, IfMatch: pre.versions})
+		return updated(pre, dbgen.MemberListFirstRow(m), err, memberExists(ctx, q, user))
+	}, toMember)
+}
+
+// RemoveMember removes a member (Owners and Partners), if the membership's
+// version is one pre allows; it takes effect on the member's next request,
+// which app.enter checks afresh.
+func (s *Service) RemoveMember(ctx context.Context, c Caller, user uuid.UUID, pre Precondition) error {
+	return s.write(ctx, c, func(tx *txscope.Tx) error {
+		n, err := tx.Q.MemberRemove(ctx, dbgen.MemberRemoveParams{UserID: user, IfMatch: pre.versions})
+		return matched(pre, n, err, memberExists(ctx, tx.Q, user))
 	})
 }
 
-// RemoveMember removes a member (Owners and Partners); it takes effect on
-// the member's next request, which app.enter checks afresh.
-func (s *Service) RemoveMember(ctx context.Context, c Caller, user uuid.UUID) error {
-	return s.write(ctx, c, func(tx *txscope.Tx) error {
-		return deleted(tx.Q.MemberRemove(ctx, user))
-	})
+func memberExists(ctx context.Context, q *dbgen.Queries, user uuid.UUID) func() error {
+	return func() error { _, err := q.MemberGet(ctx, user); return err }
 }

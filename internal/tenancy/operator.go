@@ -72,7 +72,7 @@ func (s *Service) ownerSession(ctx context.Context, c Caller) (txscope.Session, 
 		return sess, err
 	}
 	if !sess.IsOwner {
-		s.log.Warn("admin access refused: not an owner", "request_id", c.RequestID, "user", c.Email)
+		s.log.Warn("admin access refused: not an owner", "request_id", c.RequestID, "user_id", sess.UserID.String())
 		return sess, &Error{Code: CodeOwnerOnly, Message: "only platform owners may do this"}
 	}
 	return sess, nil
@@ -100,5 +100,8 @@ func (s *Service) admin(ctx context.Context, op Operator, action string, fn func
 		return txscope.AuditEntry{}, errors.New("tenancy: an Operator from Service.Owner or CLIOperator is required")
 	}
 	entry, err := s.scope.Admin(ctx, op.actor, action, op.reason, fn)
+	if !errors.Is(err, errUnchanged) { // a seed that wrote nothing is no admin action
+		s.observe(ctx, ScopeEvent{Kind: ScopeAdmin, UserID: op.actor.UserID, Action: action, Audited: entry.ID != 0}, err)
+	}
 	return entry, fail(err)
 }

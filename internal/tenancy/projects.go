@@ -76,8 +76,8 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, in ProjectInput) 
 }
 
 // UpdateProject changes a project's name and/or description (Owners and
-// Partners).
-func (s *Service) UpdateProject(ctx context.Context, c Caller, id uuid.UUID, in ProjectPatch) (Project, error) {
+// Partners), if its version is one pre allows.
+func (s *Service) UpdateProject(ctx context.Context, c Caller, id uuid.UUID, in ProjectPatch, pre Precondition) (Project, error) {
 	var fs fields
 	if in.Name == nil && in.Description == nil {
 		fs.add("name", "send name and/or description")
@@ -93,15 +93,22 @@ func (s *Service) UpdateProject(ctx context.Context, c Caller, id uuid.UUID, in 
 		return Project{}, err
 	}
 	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.Project, error) {
-		return q.ProjectUpdate(ctx, dbgen.ProjectUpdateParams{ID: id, Name: in.Name, Description: in.Description})
+		p, err := q.ProjectUpdate(ctx, dbgen.ProjectUpdateParams{ID: id, Name: in.Name, Description: in.Description, IfMatch: pre.versions})
+		return updated(pre, p, err, projectExists(ctx, q, id))
 	}, toProject)
 }
 
-// DeleteProject deletes a project and its tasks (Owners and Partners).
-func (s *Service) DeleteProject(ctx context.Context, c Caller, id uuid.UUID) error {
+// DeleteProject deletes a project and its tasks (Owners and Partners), if
+// its version is one pre allows.
+func (s *Service) DeleteProject(ctx context.Context, c Caller, id uuid.UUID, pre Precondition) error {
 	return s.write(ctx, c, func(tx *txscope.Tx) error {
-		return deleted(tx.Q.ProjectDelete(ctx, id))
+		n, err := tx.Q.ProjectDelete(ctx, dbgen.ProjectDeleteParams{ID: id, IfMatch: pre.versions})
+		return matched(pre, n, err, projectExists(ctx, tx.Q, id))
 	})
+}
+
+func projectExists(ctx context.Context, q *dbgen.Queries, id uuid.UUID) func() error {
+	return func() error { _, err := q.ProjectGet(ctx, id); return err }
 }
 
 // trimmed is s without surrounding white space, as a patch field.
@@ -174,8 +181,16 @@ func (s *Service) CreateTask(ctx context.Context, c Caller, project uuid.UUID, i
 	}, toTask)
 }
 
-// UpdateTask changes a task's title and/or done flag (Owners and Partners).
-func (s *Service) UpdateTask(ctx context.Context, c Caller, project, id uuid.UUID, in TaskPatch) (Task, error) {
+// GetTask reads one task of a project.
+func (s *Service) GetTask(ctx context.Context, c Caller, project, id uuid.UUID) (Task, error) {
+	return one(ctx, s.read, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.Task, error) {
+		return q.TaskGet(ctx, dbgen.TaskGetParams{ProjectID: project, ID: id})
+	}, toTask)
+}
+
+// UpdateTask changes a task's title and/or done flag (Owners and
+// Partners), if its version is one pre allows.
+func (s *Service) UpdateTask(ctx context.Context, c Caller, project, id uuid.UUID, in TaskPatch, pre Precondition) (Task, error) {
 	var fs fields
 	if in.Title == nil && in.Done == nil {
 		fs.add("title", "send title and/or done")
@@ -188,13 +203,20 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, project, id uuid.UUI
 		return Task{}, err
 	}
 	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.Task, error) {
-		return q.TaskUpdate(ctx, dbgen.TaskUpdateParams{ProjectID: project, ID: id, Title: in.Title, Done: in.Done})
+		t, err := q.TaskUpdate(ctx, dbgen.TaskUpdateParams{ProjectID: project, ID: id, Title: in.Title, Done: in.Done, IfMatch: pre.versions})
+		return updated(pre, t, err, taskExists(ctx, q, project, id))
 	}, toTask)
 }
 
-// DeleteTask deletes a task of a project (Owners and Partners).
-func (s *Service) DeleteTask(ctx context.Context, c Caller, project, id uuid.UUID) error {
+// DeleteTask deletes a task of a project (Owners and Partners), if its
+// version is one pre allows.
+func (s *Service) DeleteTask(ctx context.Context, c Caller, project, id uuid.UUID, pre Precondition) error {
 	return s.write(ctx, c, func(tx *txscope.Tx) error {
-		return deleted(tx.Q.TaskDelete(ctx, dbgen.TaskDeleteParams{ProjectID: project, ID: id}))
+		n, err := tx.Q.TaskDelete(ctx, dbgen.TaskDeleteParams{ProjectID: project, ID: id, IfMatch: pre.versions})
+		return matched(pre, n, err, taskExists(ctx, tx.Q, project, id))
 	})
+}
+
+func taskExists(ctx context.Context, q *dbgen.Queries, project, id uuid.UUID) func() error {
+	return func() error { _, err := q.TaskGet(ctx, dbgen.TaskGetParams{ProjectID: project, ID: id}); return err }
 }

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,8 +31,15 @@ type SeedResult struct {
 	Members []MemberInput // as stored (emails normalized)
 	// DemoProjects lists the demo projects created by this run.
 	DemoProjects []string
-	AuditID      int64
+	// Changed reports whether the run wrote anything; AuditID is the audit
+	// row of a run that did, 0 for one that did not (it writes none).
+	Changed bool
+	AuditID int64
 }
+
+// errUnchanged ends a seed that found everything in place: the admin scope
+// rolls back (there is nothing to roll back) and writes no audit row.
+var errUnchanged = errors.New("tenancy: seed changed nothing")
 
 // demoProjects are what Demo puts in a tenant that lacks them.
 var demoProjects = []struct {
@@ -61,22 +69,27 @@ func (in *SeedInput) check() error {
 
 // SeedTenant creates the tenant, or finds it by slug, and makes sure it has
 // the members and (with Demo) the demo projects, in one audited admin
-// action ("seed-tenant"). It is idempotent: a second run creates nothing
-// and changes nothing but the audit log.
+// action ("seed-tenant"). It is idempotent: a second run writes nothing,
+// and so leaves no audit row either; a run that writes anything always
+// leaves one.
 func (s *Service) SeedTenant(ctx context.Context, op Operator, in SeedInput) (SeedResult, error) {
 	if err := in.check(); err != nil {
 		return SeedResult{}, err
 	}
 	res := SeedResult{Members: in.Members}
 	entry, err := s.admin(ctx, op, "seed-tenant", func(tx *txscope.AdminTx) error {
-		t, err := tx.Q.AdminTenantEnsure(ctx, dbgen.AdminTenantEnsureParams{Slug: in.Slug, Name: in.Name})
+		n, err := tx.Q.AdminTenantCreateIfMissing(ctx, dbgen.AdminTenantCreateIfMissingParams{Slug: in.Slug, Name: in.Name})
 		if err != nil {
 			return fmt.Errorf("tenant: %w", err)
 		}
-		res.Tenant = Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Status: t.Status, CreatedAt: t.CreatedAt}
-		res.Created = t.Created
+		t, err := tx.Q.AdminTenantBySlug(ctx, in.Slug)
+		if err != nil {
+			return fmt.Errorf("tenant: %w", err)
+		}
+		res.Tenant, res.Created = toTenant(t), n > 0
 		tx.Target(t.ID)
-		if err := ensureMembers(ctx, tx.Q, res.Tenant, in.Members); err != nil {
+		written, err := ensureMembers(ctx, tx.Q, res.Tenant, in.Members)
+		if err != nil {
 			return err
 		}
 		if in.Demo {
@@ -84,29 +97,44 @@ func (s *Service) SeedTenant(ctx context.Context, op Operator, in SeedInput) (Se
 				return err
 			}
 		}
+		if res.Changed = res.Created || written > 0 || len(res.DemoProjects) > 0; !res.Changed {
+			return errUnchanged
+		}
 		tx.Detail("slug", t.Slug)
-		tx.Detail("created", t.Created)
+		tx.Detail("created", res.Created)
 		tx.Detail("members", len(in.Members))
+		tx.Detail("members_written", written)
 		tx.Detail("demo_projects_created", len(res.DemoProjects))
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return res, nil
+	}
 	res.AuditID = entry.ID
 	return res, err
 }
 
-// ensureMembers creates missing users and memberships, and sets the role of
-// existing ones.
-func ensureMembers(ctx context.Context, q *dbgen.Queries, t Tenant, ms []MemberInput) error {
+// ensureMembers creates missing users and memberships and sets the role of
+// existing ones, writing only what differs; it returns how many users and
+// memberships it wrote.
+func ensureMembers(ctx context.Context, q *dbgen.Queries, t Tenant, ms []MemberInput) (int64, error) {
+	var written int64
 	for _, m := range ms {
-		u, err := q.AdminUserEnsure(ctx, m.Email)
+		n, err := q.AdminUserCreateIfMissing(ctx, m.Email)
 		if err != nil {
-			return fmt.Errorf("user %s: %w", m.Email, err)
+			return 0, fmt.Errorf("user %s: %w", m.Email, err)
 		}
-		if _, err := q.AdminMembershipEnsure(ctx, dbgen.AdminMembershipEnsureParams{TenantID: t.ID, UserID: u.ID, Role: m.Role}); err != nil {
-			return fmt.Errorf("membership %s: %w", m.Email, err)
+		u, err := q.AdminUserByEmail(ctx, m.Email)
+		if err != nil {
+			return 0, fmt.Errorf("user %s: %w", m.Email, err)
 		}
+		k, err := q.AdminMembershipEnsure(ctx, dbgen.AdminMembershipEnsureParams{TenantID: t.ID, UserID: u.ID, Role: m.Role})
+		if err != nil {
+			return 0, fmt.Errorf("membership %s: %w", m.Email, err)
+		}
+		written += n + k
 	}
-	return nil
+	return written, nil
 }
 
 // ensureDemo adds the demo projects the tenant lacks, each with its tasks

@@ -105,9 +105,9 @@ func TestProjectsIsolationAndRoles(t *testing.T) {
 	_, err = e.svc.GetProject(ctx, alice, e.ProjectB)
 	requireCode(t, tenancy.CodeNotFound, err)
 	name := "hijacked"
-	_, err = e.svc.UpdateProject(ctx, alice, e.ProjectB, tenancy.ProjectPatch{Name: &name})
+	_, err = e.svc.UpdateProject(ctx, alice, e.ProjectB, tenancy.ProjectPatch{Name: &name}, tenancy.Precondition{})
 	requireCode(t, tenancy.CodeNotFound, err)
-	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteProject(ctx, alice, e.ProjectB))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteProject(ctx, alice, e.ProjectB, tenancy.Precondition{}))
 	got, err := e.svc.GetProject(ctx, bob, e.ProjectB)
 	require.NoError(t, err)
 	require.Equal(t, "Borealis", got.Name, "B's project untouched")
@@ -129,12 +129,12 @@ func TestProjectsIsolationAndRoles(t *testing.T) {
 	_, err = e.svc.CreateProject(ctx, alice, tenancy.ProjectInput{Name: "  ", Description: "bell\x07"})
 	requireCode(t, tenancy.CodeValidation, err)
 	require.Len(t, tenancy.AsError(err).Fields, 2)
-	_, err = e.svc.UpdateProject(ctx, alice, e.ProjectA, tenancy.ProjectPatch{})
+	_, err = e.svc.UpdateProject(ctx, alice, e.ProjectA, tenancy.ProjectPatch{}, tenancy.Precondition{})
 	requireCode(t, tenancy.CodeValidation, err)
 	require.Zero(t, e.rt.Load(), "no query for invalid input")
 
-	require.NoError(t, e.svc.DeleteProject(ctx, alice, p.ID))
-	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteProject(ctx, alice, p.ID))
+	require.NoError(t, e.svc.DeleteProject(ctx, alice, p.ID, tenancy.Precondition{}))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteProject(ctx, alice, p.ID, tenancy.Precondition{}))
 }
 
 // TestWritesRefusedByTheDatabaseWithoutTheGoCheck: with SkipRoleCheck the
@@ -198,9 +198,9 @@ func TestTasksAndPaging(t *testing.T) {
 		requireCode(t, tenancy.CodeNotFound, err)
 	}
 	done := true
-	_, err = e.svc.UpdateTask(ctx, alice, e.ProjectB, e.TaskB, tenancy.TaskPatch{Done: &done})
+	_, err = e.svc.UpdateTask(ctx, alice, e.ProjectB, e.TaskB, tenancy.TaskPatch{Done: &done}, tenancy.Precondition{})
 	requireCode(t, tenancy.CodeNotFound, err)
-	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteTask(ctx, alice, e.ProjectB, e.TaskB))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteTask(ctx, alice, e.ProjectB, e.TaskB, tenancy.Precondition{}))
 	bs, err := e.svc.ListTasks(ctx, bob, e.ProjectB, tenancy.PageRequest{})
 	require.NoError(t, err)
 	require.Len(t, bs.Items, 1)
@@ -227,12 +227,12 @@ func TestMembersAndMe(t *testing.T) {
 	require.Len(t, me.Memberships, 1)
 	require.Equal(t, "client_viewer", me.Memberships[0].Role)
 
-	r, err := e.svc.SetMemberRole(ctx, alice, m.UserID, "partner")
+	r, err := e.svc.SetMemberRole(ctx, alice, m.UserID, "partner", tenancy.Precondition{})
 	require.NoError(t, err)
 	require.Equal(t, "partner", r.Role)
-	_, err = e.svc.SetMemberRole(ctx, alice, m.UserID, "owner")
+	_, err = e.svc.SetMemberRole(ctx, alice, m.UserID, "owner", tenancy.Precondition{})
 	requireCode(t, tenancy.CodeValidation, err)
-	_, err = e.svc.SetMemberRole(ctx, bob, e.Vera, "partner")
+	_, err = e.svc.SetMemberRole(ctx, bob, e.Vera, "partner", tenancy.Precondition{})
 	requireCode(t, tenancy.CodeNotFound, err, "A's member through B")
 
 	page, err := e.svc.ListMembers(ctx, alice, tenancy.PageRequest{})
@@ -243,10 +243,10 @@ func TestMembersAndMe(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{pgtest.AliceEmail, pgtest.VeraEmail, "new@x.example"}, emails)
 
-	require.NoError(t, e.svc.RemoveMember(ctx, alice, m.UserID))
+	require.NoError(t, e.svc.RemoveMember(ctx, alice, m.UserID, tenancy.Precondition{}))
 	_, err = e.svc.ListProjects(ctx, in(newbie, pgtest.TenantASlug), tenancy.PageRequest{})
 	requireCode(t, tenancy.CodeNotFound, err, "removed: effective at once")
-	requireCode(t, tenancy.CodeNotFound, e.svc.RemoveMember(ctx, alice, m.UserID))
+	requireCode(t, tenancy.CodeNotFound, e.svc.RemoveMember(ctx, alice, m.UserID, tenancy.Precondition{}))
 
 	me, err = e.svc.Me(ctx, olga)
 	require.NoError(t, err)
@@ -350,7 +350,14 @@ func TestSeedAndOwnersFromTheCommandLine(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, again.Created)
 	require.Empty(t, again.DemoProjects, "idempotent")
-	require.Greater(t, again.AuditID, res.AuditID)
+	require.False(t, again.Changed)
+	require.Zero(t, again.AuditID, "a run that writes nothing leaves no audit row")
+	require.Positive(t, res.AuditID)
+	in.Members[0].Role = "client_viewer" // one difference: written, and audited
+	third, err := e.svc.SeedTenant(ctx, op, in)
+	require.NoError(t, err)
+	require.True(t, third.Changed)
+	require.Greater(t, third.AuditID, res.AuditID)
 
 	e.rt.Reset()
 	_, err = e.svc.SeedTenant(ctx, op, tenancy.SeedInput{Name: "ÜÏ", Members: []tenancy.MemberInput{{Email: "x", Role: "owner"}}})
@@ -400,18 +407,18 @@ func TestComments(t *testing.T) {
 	require.Zero(t, e.rt.Load())
 	_, err = e.svc.AddComment(ctx, vera, e.ProjectA, e.TaskA, tenancy.CommentInput{Body: "viewer"})
 	requireCode(t, tenancy.CodeForbidden, err)
-	requireCode(t, tenancy.CodeForbidden, e.svc.DeleteComment(ctx, vera, e.ProjectA, e.TaskA, c.ID))
+	requireCode(t, tenancy.CodeForbidden, e.svc.DeleteComment(ctx, vera, e.ProjectA, e.TaskA, c.ID, tenancy.Precondition{}))
 
 	// B's task and comment through A, or A's task under the wrong project.
 	_, err = e.svc.ListComments(ctx, alice, e.ProjectB, e.TaskB, tenancy.PageRequest{})
 	requireCode(t, tenancy.CodeNotFound, err)
 	_, err = e.svc.AddComment(ctx, alice, e.ProjectB, e.TaskA, tenancy.CommentInput{Body: "wrong project"})
 	requireCode(t, tenancy.CodeNotFound, err)
-	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectB, e.TaskB, e.CommentB))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectB, e.TaskB, e.CommentB, tenancy.Precondition{}))
 	bs, err := e.svc.ListComments(ctx, bob, e.ProjectB, e.TaskB, tenancy.PageRequest{})
 	require.NoError(t, err)
 	require.Len(t, bs.Items, 1, "B's comment untouched")
 
-	require.NoError(t, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID))
-	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID))
+	require.NoError(t, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID, tenancy.Precondition{}))
+	requireCode(t, tenancy.CodeNotFound, e.svc.DeleteComment(ctx, alice, e.ProjectA, e.TaskA, c.ID, tenancy.Precondition{}))
 }

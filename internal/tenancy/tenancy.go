@@ -40,6 +40,9 @@ type Config struct {
 	// own (read-only transaction, restrictive writer policies). Tests set
 	// it to prove that; production code must not.
 	SkipRoleCheck bool
+	// Observer, when set, sees every scope the service runs (metrics,
+	// traces).
+	Observer Observer
 }
 
 // Service performs the operations.
@@ -47,6 +50,7 @@ type Service struct {
 	scope         *txscope.Scope
 	log           *slog.Logger
 	skipRoleCheck bool
+	observer      Observer
 }
 
 // New returns a Service on cfg.Scope.
@@ -57,7 +61,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{scope: cfg.Scope, log: cfg.Logger, skipRoleCheck: cfg.SkipRoleCheck}, nil
+	return &Service{scope: cfg.Scope, log: cfg.Logger, skipRoleCheck: cfg.SkipRoleCheck, observer: cfg.Observer}, nil
 }
 
 // Caller is who asks for an operation, as the transport established it.
@@ -74,12 +78,18 @@ type Caller struct {
 
 // read runs fn in a read scope as c.
 func (s *Service) read(ctx context.Context, c Caller, fn func(*txscope.Tx) error) error {
-	return fail(s.scope.Read(ctx, txscope.Who{Email: c.Email, Tenant: c.Tenant}, fn))
+	var e entered
+	err := s.scope.Read(ctx, txscope.Who{Email: c.Email, Tenant: c.Tenant}, e.capture(ctx, fn))
+	s.observe(ctx, e.event(ScopeRead, err), err)
+	return fail(err)
 }
 
 // write runs fn in one read-write transaction as c, after the role check.
 func (s *Service) write(ctx context.Context, c Caller, fn func(*txscope.Tx) error) error {
-	return fail(s.scope.Write(ctx, txscope.Who{Email: c.Email, Tenant: c.Tenant, SkipRoleCheck: s.skipRoleCheck}, fn))
+	var e entered
+	err := s.scope.Write(ctx, txscope.Who{Email: c.Email, Tenant: c.Tenant, SkipRoleCheck: s.skipRoleCheck}, e.capture(ctx, fn))
+	s.observe(ctx, e.event(ScopeWrite, err), err)
+	return fail(err)
 }
 
 // one runs a single statement that returns a row in a scope (read or
@@ -130,12 +140,4 @@ func readPage[R, T any](ctx context.Context, s *Service, c Caller, l lister[R], 
 		return Page[T]{}, err
 	}
 	return page(l.list, rows, limit, conv, l.pos), nil
-}
-
-// deleted turns "no row deleted" into CodeNotFound.
-func deleted(n int64, err error) error {
-	if err == nil && n == 0 {
-		return notFound()
-	}
-	return err
 }

@@ -27,13 +27,15 @@ type Tenant struct {
 	Name      string    `json:"name"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	Members   int64     `json:"members"`
 	Projects  int64     `json:"projects"`
 	Tasks     int64     `json:"tasks"`
 }
 
+// toTenant is a new tenant (no members, projects or tasks yet).
 func toTenant(t dbgen.Tenant) Tenant {
-	return Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Status: t.Status, CreatedAt: t.CreatedAt}
+	return Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Status: t.Status, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 // TenantInput creates a tenant.
@@ -70,6 +72,18 @@ func (s *Service) ListTenants(ctx context.Context, op Operator, r PageRequest) (
 	return page(tenantList, rows, limit,
 		func(t dbgen.AdminTenantListRow) Tenant { return Tenant(t) },
 		func(t dbgen.AdminTenantListRow) position { return position{Key: t.Slug} }), nil
+}
+
+// GetTenant reads one tenant with its counts ("tenant.read").
+func (s *Service) GetTenant(ctx context.Context, op Operator, id uuid.UUID) (Tenant, error) {
+	var t dbgen.AdminTenantGetRow
+	_, err := s.admin(ctx, op, "tenant.read", func(tx *txscope.AdminTx) error {
+		var err error
+		t, err = tx.Q.AdminTenantGet(ctx, id)
+		tx.Target(id)
+		return err
+	})
+	return Tenant(t), err
 }
 
 // CreateTenant creates an active tenant ("tenant.create"); a slug in use is
@@ -111,14 +125,14 @@ func (s *Service) ResumeTenant(ctx context.Context, op Operator, id uuid.UUID) (
 }
 
 func (s *Service) setTenantStatus(ctx context.Context, op Operator, action string, id uuid.UUID, status string) (Tenant, error) {
-	var t dbgen.Tenant
+	var t dbgen.AdminTenantSetStatusRow
 	_, err := s.admin(ctx, op, action, func(tx *txscope.AdminTx) error {
 		var err error
 		t, err = tx.Q.AdminTenantSetStatus(ctx, dbgen.AdminTenantSetStatusParams{ID: id, Status: status})
 		tx.Target(id)
 		return err
 	})
-	return toTenant(t), err
+	return Tenant(t), err
 }
 
 // AuditEntry is one row of the audit log.

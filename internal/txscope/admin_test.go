@@ -89,7 +89,7 @@ func TestAdminAuditFailureRollsBackTheWork(t *testing.T) {
 
 	rename := func(action, slug string) error {
 		_, err := b.scope.Admin(ctx, ownerActor(b), action, "test", func(tx *txscope.AdminTx) error {
-			_, err := tx.Q.AdminTenantEnsure(ctx, dbgen.AdminTenantEnsureParams{Slug: slug, Name: slug})
+			_, err := tx.Q.AdminTenantCreateIfMissing(ctx, dbgen.AdminTenantCreateIfMissingParams{Slug: slug, Name: slug})
 			return err
 		})
 		return err

@@ -153,7 +153,7 @@ func TestViewerCannotWrite(t *testing.T) {
 			return err
 		},
 		"delete": func(tx *txscope.Tx) error {
-			_, err := tx.Q.ProjectDelete(ctx, b.projectA)
+			_, err := tx.Q.ProjectDelete(ctx, dbgen.ProjectDeleteParams{ID: b.projectA})
 			return err
 		},
 	} {

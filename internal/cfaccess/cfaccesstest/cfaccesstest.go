@@ -5,6 +5,9 @@
 // any header or claim, including the hostile ones (alg none, HS256 keyed
 // with the public key, jku/jwk/x5u/x5c, wrong aud, ...).
 //
+// NewLocalIssuer serves the same team without a test around it: the local
+// Access emulator (cmd/accessemu) is an Issuer on a fixed loopback port.
+//
 // It does not import cfaccess, so any package's tests can use it:
 //
 //	iss := cfaccesstest.NewIssuer(t)
@@ -54,8 +57,9 @@ const DefaultTTL = 10 * time.Minute
 // Issuer is a fake Cloudflare Access team: its URL is both the team domain
 // (the tokens' iss) and the host of the certs endpoint.
 type Issuer struct {
-	t   testing.TB
-	srv *httptest.Server
+	t   Reporter
+	srv *httptest.Server // nil for a local issuer
+	url string
 	aud string
 
 	hits    atomic.Int64
@@ -75,24 +79,51 @@ type signingKey struct {
 	certPEM string         // self-signed certificate, for public_cert(s)
 }
 
+// Reporter is where an Issuer reports what went wrong: a testing.TB in
+// tests.
+type Reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // NewIssuer starts a fake team with one signing key and a random AUD tag.
 // The server is closed in t.Cleanup.
 func NewIssuer(t testing.TB) *Issuer {
 	t.Helper()
-	i := &Issuer{t: t, aud: randomHex(t, 32)}
+	i := newIssuer(t, randomHex(t, 32))
+	i.srv = httptest.NewServer(i)
+	i.url = i.srv.URL
+	t.Cleanup(i.srv.Close)
+	return i
+}
+
+// NewLocalIssuer is a team whose domain is url (where the caller serves
+// the Issuer as an http.Handler), with the AUD tag aud and one signing
+// key.
+func NewLocalIssuer(r Reporter, url, aud string) *Issuer {
+	i := newIssuer(r, aud)
+	i.url = strings.TrimRight(url, "/")
+	return i
+}
+
+func newIssuer(r Reporter, aud string) *Issuer {
+	i := &Issuer{t: r, aud: aud}
 	i.current = i.newKey()
 	i.keys = []signingKey{i.current}
-	i.srv = httptest.NewServer(http.HandlerFunc(i.serve))
-	t.Cleanup(i.srv.Close)
 	return i
 }
 
 // URL is the team domain, e.g. "http://127.0.0.1:41235" (no trailing
 // slash). Tokens carry it as iss.
-func (i *Issuer) URL() string { return i.srv.URL }
+func (i *Issuer) URL() string { return i.url }
 
 // CertsURL is URL() + CertsPath.
-func (i *Issuer) CertsURL() string { return i.srv.URL + CertsPath }
+func (i *Issuer) CertsURL() string { return i.url + CertsPath }
+
+// ServeHTTP serves the certs endpoint (and 404 elsewhere), as the team
+// domain does.
+func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.serve(w, r) }
 
 // Audience is the application AUD tag minted tokens carry by default.
 func (i *Issuer) Audience() string { return i.aud }
@@ -233,7 +264,7 @@ func (i *Issuer) UserToken(email string, opts ...TokenOption) string {
 		"aud":            []string{i.aud},
 		"email":          email,
 		"sub":            uuid.NewString(),
-		"iss":            i.srv.URL,
+		"iss":            i.url,
 		"iat":            now.Unix(),
 		"nbf":            now.Unix(),
 		"exp":            now.Add(DefaultTTL).Unix(),
@@ -253,7 +284,7 @@ func (i *Issuer) ServiceToken(commonName string, opts ...TokenOption) string {
 		"aud":         []string{i.aud},
 		"common_name": commonName,
 		"sub":         "",
-		"iss":         i.srv.URL,
+		"iss":         i.url,
 		"iat":         now.Unix(),
 		"nbf":         now.Unix(),
 		"exp":         now.Add(DefaultTTL).Unix(),
@@ -408,7 +439,7 @@ func (i *Issuer) ecdsaKey() *ecdsa.PrivateKey {
 	return i.ecKey
 }
 
-func segment(t testing.TB, v any) string {
+func segment(t Reporter, v any) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -420,7 +451,7 @@ func segment(t testing.TB, v any) string {
 
 // NewRSAKey generates a 2048-bit RSA key (for an attacker, or anything
 // else a test signs with).
-func NewRSAKey(t testing.TB) *rsa.PrivateKey {
+func NewRSAKey(t Reporter) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -431,7 +462,7 @@ func NewRSAKey(t testing.TB) *rsa.PrivateKey {
 
 // PublicJWK renders pub as a JWK object with kid, alg RS256 and use sig,
 // e.g. for a "jwk" header carrying an attacker's key.
-func PublicJWK(t testing.TB, pub *rsa.PublicKey, kid string) map[string]any {
+func PublicJWK(t Reporter, pub *rsa.PublicKey, kid string) map[string]any {
 	t.Helper()
 	k, err := jwk.FromRaw(pub)
 	if err != nil {
@@ -455,7 +486,7 @@ func PublicJWK(t testing.TB, pub *rsa.PublicKey, kid string) map[string]any {
 
 // SelfSignedCert returns a DER certificate for key (for "x5c" headers and
 // the certs response's public_cert).
-func SelfSignedCert(t testing.TB, key *rsa.PrivateKey) []byte {
+func SelfSignedCert(t Reporter, key *rsa.PrivateKey) []byte {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
@@ -470,7 +501,7 @@ func SelfSignedCert(t testing.TB, key *rsa.PrivateKey) []byte {
 	return der
 }
 
-func publicPEM(t testing.TB, pub *rsa.PublicKey) []byte {
+func publicPEM(t Reporter, pub *rsa.PublicKey) []byte {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		t.Fatalf("cfaccesstest: marshal public key: %v", err)
@@ -478,7 +509,7 @@ func publicPEM(t testing.TB, pub *rsa.PublicKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-func randomHex(t testing.TB, n int) string {
+func randomHex(t Reporter, n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatalf("cfaccesstest: random: %v", err)

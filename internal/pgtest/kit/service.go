@@ -3,6 +3,7 @@ package kit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,11 +12,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/httpx"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/telemetry"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
@@ -49,7 +52,7 @@ var _ auth.Authenticator = HeaderAuth{}
 func (HeaderAuth) Authenticate(r *http.Request) (auth.Identity, error) {
 	e := r.Header.Get(HeaderEmail)
 	if e == "" {
-		return auth.Identity{}, auth.ErrUnauthenticated
+		return auth.Identity{}, fmt.Errorf("%w: %w", auth.ErrUnauthenticated, auth.ErrNoCredential)
 	}
 	return auth.Identity{Email: rules.NormalizeEmail(e), Method: "test"}, nil
 }
@@ -61,9 +64,16 @@ func (HeaderAuth) Mode() auth.Mode { return "test" }
 type App struct {
 	*pgtest.World
 	Service *tenancy.Service
-	Echo    *echo.Echo
+	// Echo is the router itself (for adding routes).
+	Echo *echo.Echo
+	// Handler is the router behind the contract check (Checked): what
+	// tests send requests to. Every API request and answer through it is
+	// validated against the OpenAPI document.
+	Handler http.Handler
 	// Queries counts the round trips the service's scope made.
 	Queries *pgtest.RoundTrips
+	// Scope is the service's scope (pool statistics).
+	Scope *txscope.Scope
 }
 
 // AppConfig configures NewApp; the zero value serves with HeaderAuth, a
@@ -72,6 +82,12 @@ type AppConfig struct {
 	Auth          auth.Authenticator
 	Logger        *slog.Logger
 	SkipRoleCheck bool
+	// Observe, Observer and Tracer hook telemetry in: Observe wraps every
+	// request (httpx.Config.Observe), Observer sees every scope, Tracer
+	// every statement (with the round-trip counter).
+	Observe  echo.MiddlewareFunc
+	Observer tenancy.Observer
+	Tracer   pgx.QueryTracer
 	// Mount registers the transport's routes. Required.
 	Mount func(e *echo.Echo, svc *tenancy.Service, a auth.Authenticator, log *slog.Logger) error
 }
@@ -86,13 +102,15 @@ func NewApp(t testing.TB, cfg AppConfig) *App {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &App{World: pgtest.NewWorld(t), Queries: &pgtest.RoundTrips{}}
-	a.Service = Service(t, Scope(t, a.DB, Traced(a.Queries)), func(c *tenancy.Config) {
-		c.Logger, c.SkipRoleCheck = cfg.Logger, cfg.SkipRoleCheck
+	a.Scope = Scope(t, a.DB, func(c *txscope.Config) { c.Tracer = telemetry.ComposeTracers(a.Queries, cfg.Tracer) })
+	a.Service = Service(t, a.Scope, func(c *tenancy.Config) {
+		c.Logger, c.SkipRoleCheck, c.Observer = cfg.Logger, cfg.SkipRoleCheck, cfg.Observer
 	})
-	a.Echo = httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: 4096})
+	a.Echo = httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: 4096, Observe: cfg.Observe})
 	if err := cfg.Mount(a.Echo, a.Service, cfg.Auth, cfg.Logger); err != nil {
 		t.Fatalf("kit: mount: %v", err)
 	}
+	a.Handler = Checked(t, a.Echo)
 	return a
 }
 
@@ -162,7 +180,7 @@ func Request(t testing.TB, email, method, path string, body any) *http.Request {
 // Do sends a request as email to the app.
 func (a *App) Do(t testing.TB, email, method, path string, body any) Response {
 	t.Helper()
-	return Serve(a.Echo, Request(t, email, method, path, body))
+	return Serve(a.Handler, Request(t, email, method, path, body))
 }
 
 // DoHost is Do with a Host header.
@@ -170,7 +188,7 @@ func (a *App) DoHost(t testing.TB, host, email, method, path string) Response {
 	t.Helper()
 	req := Request(t, email, method, path, nil)
 	req.Host = host
-	return Serve(a.Echo, req)
+	return Serve(a.Handler, req)
 }
 
 // SyncBuffer is a log sink safe for concurrent handlers.

@@ -31,9 +31,11 @@ type Config struct {
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT (default 10s)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT (default 20s)
 	BodyLimit       int64         // MAX_BODY_BYTES (default 1048576)
-	DBMaxConns      int32         // DB_MAX_CONNS (default 10)
-	LogLevel        slog.Level    // LOG_LEVEL: debug|info|warn|error (default info)
-	LogFormat       string        // LOG_FORMAT: json|text (default json)
+	// DBMaxConns is DB_MAX_CONNS; 0 when unset, so a URL's own
+	// pool_max_conns stands (txscope defaults to 10 without either).
+	DBMaxConns int32
+	LogLevel   slog.Level // LOG_LEVEL: debug|info|warn|error (default info)
+	LogFormat  string     // LOG_FORMAT: json|text (default json)
 
 	// Cloudflare Access (AUTH_MODE=cloudflare).
 	CFTeamDomain    string            // CF_ACCESS_TEAM_DOMAIN
@@ -89,7 +91,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.ShutdownTimeout = c.duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
 	c.CFSkew = c.duration(getenv, "CF_ACCESS_SKEW", 30*time.Second, 0, 60*time.Second)
 	c.BodyLimit = c.integer(getenv, "MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
-	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 10, 1, 1000))
+	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 0, 1, 1000))
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
 		c.fail("LOG_LEVEL", "must be debug, info, warn or error")
 	}

@@ -19,7 +19,7 @@ func openInternal(t *testing.T) (*Scope, *pgtest.DB) {
 	u := fx.User(t, "alice@a.example")
 	fx.Member(t, a, u, "partner")
 	fx.Project(t, a, "Apollo")
-	s, err := Open(context.Background(), Config{DatabaseURL: db.RuntimeURL, MaxConns: 1})
+	s, err := Open(context.Background(), Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 1})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s, db
@@ -77,7 +77,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid1))
 	_, err = c.Exec(ctx, "BEGIN")
 	require.NoError(t, err)
-	s.release(c)
+	s.release(c, nil)
 
 	c, err = s.pool.Acquire(ctx)
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.Equal(t, byte('I'), c.Conn().PgConn().TxStatus())
 
 	// Positive control: an idle connection is reused.
-	s.release(c)
+	s.release(c, nil)
 	c2, err := s.pool.Acquire(ctx)
 	require.NoError(t, err)
 	var pid3 uint32

@@ -1,0 +1,401 @@
+-- The unforgeable tenant context (issue 10).
+--
+-- Before this migration the policies trusted app.tenant_id, app.user_id and
+-- app.role as set by app.enter, but any session of the runtime role could
+-- set them itself (set_config) or call app.enter with any email: a leaked
+-- DATABASE_URL, a psql session or one injected statement read and wrote
+-- every tenant. Now:
+--
+--  * app.enter is SECURITY DEFINER and demands a proof: an HMAC, made by the
+--    server with a key the runtime role cannot read, over every argument
+--    (email, tenant key, read-only flag) and an expiry.
+--  * app.enter leaves the context settings plus app.seal, an HMAC (same key
+--    table) binding them to this backend and this transaction's start time.
+--  * app.context() re-checks the seal against the settings as they are at
+--    that moment, and the helpers the policies call (app.current_tenant_id()
+--    and friends) read the context only through it: a forged or rewritten
+--    setting, or a seal carried into another transaction or session,
+--    verifies as no context at all (zero rows, refused writes).
+--
+-- Nothing here writes per request: the design works on a read-only hot
+-- standby and through pgbouncer in transaction mode (the seal lives and
+-- dies with one transaction on one server backend).
+
+-- Owner-only schema: the context keys and pgcrypto (a trusted extension
+-- since PostgreSQL 13, so the database owner may create it). No role but
+-- the owner has USAGE; SECURITY DEFINER functions owned by the owner reach
+-- in on behalf of callers.
+CREATE SCHEMA app_private;
+REVOKE ALL ON SCHEMA app_private FROM PUBLIC;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto') THEN
+        CREATE EXTENSION pgcrypto WITH SCHEMA app_private;
+    ELSIF (SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto') <> 'app_private'::regnamespace THEN
+        RAISE EXCEPTION 'pgcrypto is already installed in schema %; pgtenant expects it in app_private',
+            (SELECT extnamespace::regnamespace FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto')
+            USING HINT = 'ALTER EXTENSION pgcrypto SET SCHEMA app_private (and qualify your own calls), then migrate again';
+    END IF;
+END
+$$;
+
+-- Keys for context proofs and seals. A new database gets one random key;
+-- `server context-key rotate` adds one and gives the others a not_after (a
+-- grace period), after which proofs and seals made with them verify as
+-- nothing. The runtime role has no privilege here (and no USAGE on the
+-- schema); the admin role reads keys only through app.context_keys().
+CREATE TABLE app_private.context_keys (
+    id         integer     GENERATED ALWAYS AS IDENTITY,
+    secret     bytea       NOT NULL DEFAULT app_private.gen_random_bytes(32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    not_after  timestamptz,
+    CONSTRAINT context_keys_pkey PRIMARY KEY (id),
+    CONSTRAINT context_keys_secret_check CHECK (length(secret) >= 32)
+);
+INSERT INTO app_private.context_keys DEFAULT VALUES;
+
+-- The settings app.enter leaves are now: app.user_id, app.tenant_id,
+-- app.role, app.is_owner and app.seal. app.user_email is gone (app.enter
+-- reads users as the owner; the users policy, recreated by
+-- db/policies/20_users.sql after this migration, no longer needs it).
+DROP POLICY IF EXISTS users_visible ON users;
+DROP FUNCTION app.current_user_email();
+
+-- app.context() is the one reader of the tenant context: the settings as
+-- they are right now, if app.seal is an HMAC over exactly them, this
+-- backend's pid and this transaction's start (keyed by a live key); else
+-- all NULL. PL/pgSQL so its two queries keep their plans for the session;
+-- SECURITY DEFINER to read the key; PARALLEL RESTRICTED because
+-- pg_backend_pid() differs in a parallel worker (the policies call it in an
+-- initPlan, which the leader runs).
+CREATE FUNCTION app.context(OUT user_id uuid, OUT tenant_id uuid, OUT role text, OUT is_owner boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        v_seal   text := current_setting('app.seal', true);
+        v_secret bytea;
+    BEGIN
+        IF v_seal IS NULL OR v_seal !~ '^[0-9]{1,9}\.[0-9a-f]{64}$' THEN
+            RETURN;
+        END IF;
+        SELECT k.secret INTO v_secret FROM app_private.context_keys k
+        WHERE k.id = split_part(v_seal, '.', 1)::integer AND (k.not_after IS NULL OR k.not_after > statement_timestamp());
+        IF v_secret IS NOT NULL AND split_part(v_seal, '.', 2) = encode(app_private.hmac(convert_to(concat_ws('|',
+                'pgtenant-seal-v1', pg_backend_pid(), EXTRACT(epoch FROM transaction_timestamp()),
+                current_setting('app.user_id', true), current_setting('app.tenant_id', true),
+                current_setting('app.role', true), current_setting('app.is_owner', true)), 'UTF8'),
+                v_secret, 'sha256'), 'hex') THEN
+            user_id  := NULLIF(current_setting('app.user_id', true), '')::uuid;
+            tenant_id := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
+            role     := NULLIF(current_setting('app.role', true), '');
+            is_owner := current_setting('app.is_owner', true) = 'true';
+        END IF;
+    END
+    $$;
+
+-- The helpers keep their names and their NULL-when-unset contract; they now
+-- read through app.context(), so a policy's (SELECT app.current_tenant_id())
+-- verifies the seal once per statement. Plain SQL: Postgres inlines them.
+CREATE OR REPLACE FUNCTION app.current_user_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT (app.context()).user_id $$;
+CREATE OR REPLACE FUNCTION app.current_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT (app.context()).tenant_id $$;
+CREATE OR REPLACE FUNCTION app.current_member_role() RETURNS text
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT (app.context()).role $$;
+-- The Owner flag is part of the sealed context (app.enter reads it from
+-- users), so this no longer needs SECURITY DEFINER or a read of users.
+CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT coalesce((app.context()).is_owner, false) $$;
+
+-- app.seal_context writes the context settings and their seal. Called by
+-- app.enter only (no grant to anyone).
+CREATE FUNCTION app.seal_context(p_user uuid, p_tenant uuid, p_role text, p_owner boolean) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        v_key    integer;
+        v_secret bytea;
+    BEGIN
+        PERFORM set_config('app.user_id', coalesce(p_user::text, ''), true),
+                set_config('app.tenant_id', coalesce(p_tenant::text, ''), true),
+                set_config('app.role', coalesce(p_role, ''), true),
+                set_config('app.is_owner', CASE WHEN p_owner THEN 'true' ELSE 'false' END, true);
+        SELECT k.id, k.secret INTO v_key, v_secret FROM app_private.context_keys k
+        WHERE k.not_after IS NULL ORDER BY k.id DESC LIMIT 1;
+        IF v_key IS NULL THEN
+            RAISE EXCEPTION 'app.enter: no current context key (server context-key rotate creates one)'
+                USING ERRCODE = 'PT001';
+        END IF;
+        PERFORM set_config('app.seal', v_key || '.' || encode(app_private.hmac(convert_to(concat_ws('|',
+                'pgtenant-seal-v1', pg_backend_pid(), EXTRACT(epoch FROM transaction_timestamp()),
+                current_setting('app.user_id', true), current_setting('app.tenant_id', true),
+                current_setting('app.role', true), current_setting('app.is_owner', true)), 'UTF8'),
+                v_secret, 'sha256'), 'hex'), true);
+    END
+    $$;
+
+-- app.enter establishes the tenant context of one transaction from a
+-- verified identity (an email) and the tenant a request names (slug or id),
+-- if p_proof says the server asked for exactly that:
+--
+--   p_proof = 'v1.' || key_id || '.' || expires (unix seconds) || '.' ||
+--             hex(hmac-sha256(key, 'pgtenant-enter-v1|' || len(email) || ':' || email || '|' ||
+--                 len(tenant) || ':' || tenant || '|' || (t|f) || '|' || expires))
+--
+-- (len in bytes; internal/txscope/proof.go makes it). A proof that does not
+-- verify, has expired, or names an unknown or retired key raises PT001.
+-- The proof covers every argument, so it cannot be reused for another
+-- user, tenant or a read-write transaction; its expiry bounds a replay of a
+-- proof seen in flight (a server proof lives for a minute).
+--
+-- Before anything else it cleans the session for the transaction to come:
+-- RESET ALL drops session-level settings something else set on this pooled
+-- connection (search_path, row_security, statement_timeout, a stash in a
+-- custom app.* setting, ...), and state it cannot reset from here raises
+-- PT002, on which txscope destroys the connection: SET ROLE, SQL-level
+-- prepared statements (PREPARE of a name pgx uses for its statement cache
+-- would run an attacker's statement in the next request), WITH HOLD
+-- cursors, and temporary objects named like the schema's.
+--
+-- Resolution runs as the owner (SECURITY DEFINER): users and tenants are
+-- read without their policies, memberships through the memberships_entry
+-- policy (owner only). Every request does the same index work whatever it
+-- finds: one probe of users, one of tenants and one of memberships (with a
+-- nil tenant id when the tenant does not exist), so a non-member cannot tell
+-- an existing tenant from a missing one by timing. A tenant the user may not
+-- act in (not a member and not an Owner, unknown, suspended) leaves the
+-- context without a tenant. Client Viewers, and callers asking for it, get a
+-- READ ONLY transaction.
+--
+-- Entering again in the same transaction needs another proof and replaces
+-- the context.
+DROP FUNCTION app.enter(text, text, boolean);
+
+-- RESET ALL, in a function of its own: run inside app.enter's body it
+-- would also reset the search_path that body is pinned to.
+CREATE FUNCTION app.reset_session() RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    AS $$ BEGIN RESET ALL; END $$;
+
+CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_proof text,
+        OUT user_id uuid, OUT is_owner boolean, OUT tenant_id uuid, OUT tenant_slug text, OUT role text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        PERFORM app.reset_session();
+        SELECT e.user_id, e.is_owner, e.tenant_id, e.tenant_slug, e.role
+        INTO user_id, is_owner, tenant_id, tenant_slug, role
+        FROM app.enter_checked(p_email, p_tenant, p_read_only, p_proof) e;
+    END
+    $$;
+
+-- The body of app.enter, after the session reset: the checks, the proof,
+-- the resolution, the sealed settings.
+CREATE FUNCTION app.enter_checked(p_email text, p_tenant text, p_read_only boolean, p_proof text,
+        OUT user_id uuid, OUT is_owner boolean, OUT tenant_id uuid, OUT tenant_slug text, OUT role text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        v_email   text := lower(btrim(coalesce(p_email, '')));
+        v_tenant  uuid;
+        v_slug    text;
+        v_status  text;
+        v_role    text;
+        v_parts   text[];
+        v_secret  bytea;
+        v_expires bigint;
+    BEGIN
+        IF current_setting('role') <> 'none' THEN
+            RAISE EXCEPTION 'app.enter: this session ran SET ROLE %', current_setting('role') USING ERRCODE = 'PT002';
+        END IF;
+        IF EXISTS (SELECT FROM pg_prepared_statements s WHERE s.from_sql) THEN
+            RAISE EXCEPTION 'app.enter: this session holds SQL-level prepared statements' USING ERRCODE = 'PT002';
+        END IF;
+        IF EXISTS (SELECT FROM pg_cursors c WHERE c.is_holdable) THEN
+            RAISE EXCEPTION 'app.enter: this session holds WITH HOLD cursors' USING ERRCODE = 'PT002';
+        END IF;
+        IF pg_my_temp_schema() <> 0 AND EXISTS (
+                SELECT FROM pg_class t JOIN pg_class p ON p.relname = t.relname
+                WHERE t.relnamespace = pg_my_temp_schema()
+                  AND p.relnamespace IN ('public'::regnamespace, 'pg_catalog'::regnamespace)
+                UNION ALL
+                SELECT FROM pg_type t JOIN pg_type p ON p.typname = t.typname
+                WHERE t.typnamespace = pg_my_temp_schema()
+                  AND p.typnamespace IN ('public'::regnamespace, 'pg_catalog'::regnamespace)) THEN
+            RAISE EXCEPTION 'app.enter: this session has temporary objects that shadow the schema' USING ERRCODE = 'PT002';
+        END IF;
+
+        -- The proof.
+        v_parts := string_to_array(coalesce(p_proof, ''), '.');
+        IF array_length(v_parts, 1) = 4 AND v_parts[1] = 'v1' AND v_parts[2] ~ '^[0-9]{1,9}$'
+                AND v_parts[3] ~ '^[0-9]{1,12}$' AND v_parts[4] ~ '^[0-9a-f]{64}$' THEN
+            v_expires := v_parts[3]::bigint;
+            SELECT k.secret INTO v_secret FROM app_private.context_keys k
+            WHERE k.id = v_parts[2]::integer AND (k.not_after IS NULL OR k.not_after > statement_timestamp());
+        END IF;
+        IF v_secret IS NULL OR v_expires < EXTRACT(epoch FROM statement_timestamp())
+                OR v_parts[4] <> encode(app_private.hmac(convert_to(concat_ws('|', 'pgtenant-enter-v1',
+                    octet_length(coalesce(p_email, '')) || ':' || coalesce(p_email, ''),
+                    octet_length(coalesce(p_tenant, '')) || ':' || coalesce(p_tenant, ''),
+                    CASE WHEN p_read_only THEN 't' ELSE 'f' END, v_expires), 'UTF8'), v_secret, 'sha256'), 'hex') THEN
+            RAISE EXCEPTION 'app.enter: invalid or expired context proof' USING ERRCODE = 'PT001',
+                HINT = 'proofs come from the server (txscope) or from `server context-proof`';
+        END IF;
+
+        -- Resolution, the same index work on every path.
+        SELECT u.id, u.is_owner INTO user_id, is_owner FROM public.users u WHERE u.email = v_email;
+        IF user_id IS NOT NULL AND coalesce(p_tenant, '') <> '' THEN
+            -- Two statements rather than one with a CASE, so each keeps an
+            -- index plan.
+            IF p_tenant ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+                SELECT t.id, t.slug, t.status INTO v_tenant, v_slug, v_status FROM public.tenants t WHERE t.id = p_tenant::uuid;
+            ELSE
+                SELECT t.id, t.slug, t.status INTO v_tenant, v_slug, v_status FROM public.tenants t WHERE t.slug = p_tenant;
+            END IF;
+            PERFORM set_config('app.entry_user_id', user_id::text, true);
+            SELECT m.role INTO v_role FROM public.memberships m
+            WHERE m.tenant_id = coalesce(v_tenant, '00000000-0000-0000-0000-000000000000'::uuid) AND m.user_id = enter_checked.user_id;
+            PERFORM set_config('app.entry_user_id', '', true);
+            IF v_status IS DISTINCT FROM 'active' THEN
+                v_role := NULL;
+            ELSIF is_owner THEN
+                v_role := 'owner';
+            END IF;
+            IF v_role IS NOT NULL THEN
+                tenant_id := v_tenant;
+                tenant_slug := v_slug;
+                role := v_role;
+            END IF;
+        END IF;
+        PERFORM app.seal_context(user_id, tenant_id, role, coalesce(is_owner, false));
+        IF p_read_only OR role = 'client_viewer' THEN
+            PERFORM set_config('transaction_read_only', 'on', true);
+        END IF;
+    END
+    $$;
+
+-- The server's key getter and the rotation, for the admin role only (grants
+-- in db/policies/00_grants.sql). Rotation adds a key and retires the others
+-- after p_grace, so proofs signed by servers that have not re-read the keys
+-- yet keep working that long.
+CREATE FUNCTION app.context_keys(OUT id integer, OUT secret bytea, OUT not_after timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT k.id, k.secret, k.not_after FROM app_private.context_keys k
+        WHERE k.not_after IS NULL OR k.not_after > statement_timestamp() ORDER BY k.id
+    $$;
+
+CREATE FUNCTION app.context_key_rotate(p_grace interval) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        v_id integer;
+    BEGIN
+        IF p_grace IS NULL OR p_grace < interval '0' OR p_grace > interval '7 days' THEN
+            RAISE EXCEPTION 'context_key_rotate: grace must be between 0 and 7 days' USING ERRCODE = 'check_violation';
+        END IF;
+        UPDATE app_private.context_keys SET not_after = statement_timestamp() + p_grace WHERE not_after IS NULL;
+        DELETE FROM app_private.context_keys WHERE not_after < statement_timestamp() - interval '30 days';
+        INSERT INTO app_private.context_keys DEFAULT VALUES RETURNING id INTO v_id;
+        RETURN v_id;
+    END
+    $$;
+
+-- app.member_add trusted the settings; it now reads the context through the
+-- verified helpers (same body otherwise).
+CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
+    RETURNS SETOF memberships
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    DECLARE
+        v_ctx    record := app.context();
+        v_email  text := lower(btrim(coalesce(p_email, '')));
+        v_user   uuid;
+    BEGIN
+        IF v_ctx.tenant_id IS NULL OR v_ctx.role IS NULL OR v_ctx.role NOT IN ('owner', 'partner') THEN
+            RAISE EXCEPTION 'member_add: only owners and partners of the tenant in context may add members'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF p_role IS NULL OR p_role NOT IN ('partner', 'client_viewer') THEN
+            RAISE EXCEPTION 'member_add: role must be partner or client_viewer' USING ERRCODE = 'check_violation';
+        END IF;
+        INSERT INTO public.users (email) VALUES (v_email) ON CONFLICT (email) DO NOTHING;
+        SELECT u.id INTO v_user FROM public.users u WHERE u.email = v_email;
+        INSERT INTO public.memberships (tenant_id, user_id, role) VALUES (v_ctx.tenant_id, v_user, p_role)
+            ON CONFLICT (tenant_id, user_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'member_add: already a member' USING ERRCODE = 'unique_violation';
+        END IF;
+        RETURN QUERY
+            SELECT m.* FROM public.memberships m WHERE m.tenant_id = v_ctx.tenant_id AND m.user_id = v_user;
+    END
+    $$;
+
+-- The audit log, enforced by the database (issue 10, item 6).
+--
+-- id, at, xact and db_user are set by a BEFORE INSERT trigger whatever the
+-- caller sends (OVERRIDING SYSTEM VALUE included): the admin role cannot
+-- backdate or renumber a row, nor write one for another transaction or in
+-- another login's name. The sequence lives in app_private: the admin role
+-- cannot setval it.
+ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY;
+CREATE SEQUENCE app_private.audit_log_id_seq AS bigint;
+SELECT setval('app_private.audit_log_id_seq', coalesce((SELECT max(id) FROM audit_log), 0) + 1, false);
+ALTER TABLE audit_log
+    ADD COLUMN xact    bigint NOT NULL DEFAULT 0,
+    ADD COLUMN db_user text   NOT NULL DEFAULT '';
+CREATE INDEX audit_log_xact_idx ON audit_log (xact);
+
+CREATE FUNCTION app.audit_log_stamp() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        NEW.id := nextval('app_private.audit_log_id_seq');
+        NEW.at := clock_timestamp();
+        NEW.xact := pg_current_xact_id()::text::bigint;
+        NEW.db_user := session_user;
+        RETURN NEW;
+    END
+    $$;
+CREATE TRIGGER audit_log_stamp
+    BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION app.audit_log_stamp();
+
+-- A write by an admin login (a member of pgtenant_admin that is not a
+-- superuser) queues a deferred check (db/policies/95_admin_audit.sql puts
+-- the constraint trigger on every table) that, at COMMIT, demands an audit
+-- row of the same transaction. Runtime-role writes skip the queue (the WHEN
+-- condition is evaluated at write time). current_user, not a setting: the
+-- admin role cannot make itself look like someone else.
+CREATE FUNCTION app.audited_writer() RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT pg_catalog.pg_has_role(current_user, 'pgtenant_admin', 'MEMBER')
+                 AND NOT pg_catalog.current_setting('is_superuser')::boolean $$;
+
+-- Runs as the committing admin role (BYPASSRLS, SELECT on audit_log).
+CREATE FUNCTION app.require_audit_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT FROM public.audit_log a WHERE a.xact = pg_current_xact_id()::text::bigint) THEN
+            RAISE EXCEPTION 'admin write to % without an audit row in the same transaction', TG_TABLE_NAME
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'use txscope.Admin (or insert the audit_log row in this transaction)';
+        END IF;
+        RETURN NULL;
+    END
+    $$;

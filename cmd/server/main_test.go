@@ -158,7 +158,9 @@ func TestMigrateExitCodes(t *testing.T) {
 	require.Equal(t, exitUsage, r.code)
 	r = runCmd(ctx, env, "migrate", "sideways")
 	require.Equal(t, exitUsage, r.code)
-	r = runCmd(ctx, env, "migrate", "down", fmt.Sprint(latest))
+	versions, err := migrations.Versions() // numbers may have gaps: count the migrations
+	require.NoError(t, err)
+	r = runCmd(ctx, env, "migrate", "down", fmt.Sprint(len(versions)))
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = runCmd(ctx, env, "migrate", "version")
 	require.Equal(t, "none\n", r.stdout)

@@ -67,9 +67,12 @@ DROP FUNCTION app.current_user_email();
 -- all NULL. PL/pgSQL so its two queries keep their plans for the session;
 -- SECURITY DEFINER to read the key; PARALLEL RESTRICTED because
 -- pg_backend_pid() differs in a parallel worker (the policies call it in an
--- initPlan, which the leader runs).
+-- initPlan, which the leader runs). COST 1 keeps the plans the inlined
+-- setting readers had: a query comparing tenant_id with
+-- app.current_tenant_id() still gets an index condition (evaluated once per
+-- scan) rather than a plan shaped around a costly function.
 CREATE FUNCTION app.context(OUT user_id uuid, OUT tenant_id uuid, OUT role text, OUT is_owner boolean)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED COST 1
     SET search_path = pg_catalog, pg_temp
     AS $$
     DECLARE
@@ -106,12 +109,6 @@ CREATE OR REPLACE FUNCTION app.current_tenant_id() RETURNS uuid
 CREATE OR REPLACE FUNCTION app.current_member_role() RETURNS text
     LANGUAGE sql STABLE PARALLEL RESTRICTED
     AS $$ SELECT (app.context()).role $$;
--- The Owner flag is part of the sealed context (app.enter reads it from
--- users), so this no longer needs SECURITY DEFINER or a read of users.
-CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL RESTRICTED
-    AS $$ SELECT coalesce((app.context()).is_owner, false) $$;
-
 -- app.seal_context writes the context settings and their seal. Called by
 -- app.enter only (no grant to anyone).
 CREATE FUNCTION app.seal_context(p_user uuid, p_tenant uuid, p_role text, p_owner boolean) RETURNS void

@@ -177,7 +177,7 @@ func setupScale(b *testing.B, n int64) *scaleEnv {
 		appendFile(b, filepath.Join(*resultsDir, "scale-load.txt"), line)
 	}
 	s := &scaleEnv{d: d, rnd: 1}
-	s.scope, err = txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, MaxConns: 2})
+	s.scope, err = txscope.Open(context.Background(), txscope.Config{DatabaseURL: db.RuntimeURL, AdminDatabaseURL: db.AdminURL, MaxConns: 2})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,6 +24,7 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.W
 	if err != nil {
 		return usageError{err}
 	}
+	r.LockTimeout = cfg.MigrateLockTimeout
 	number := func() (int, error) {
 		if len(args) != 2 {
 			return 0, usagef("usage: server migrate %s N", args[0])

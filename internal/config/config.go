@@ -23,6 +23,10 @@ type Config struct {
 	DatabaseURL        string // DATABASE_URL: runtime role
 	AdminDatabaseURL   string // ADMIN_DATABASE_URL: BYPASSRLS admin role
 	MigrateDatabaseURL string // MIGRATE_DATABASE_URL: schema owner
+	// MigrateLockTimeout is MIGRATE_LOCK_TIMEOUT (default 2m): how long
+	// migrate waits for a lock another session holds before failing with
+	// the holder's name.
+	MigrateLockTimeout time.Duration
 
 	ListenAddr      string        // LISTEN_ADDR (default 127.0.0.1:8080)
 	AuthMode        auth.Mode     // AUTH_MODE (default cloudflare)
@@ -88,6 +92,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.fail("LISTEN_ADDR", "must be host:port")
 	}
 	c.RequestTimeout = c.duration(getenv, "REQUEST_TIMEOUT", 10*time.Second, time.Second, 10*time.Minute)
+	c.MigrateLockTimeout = c.duration(getenv, "MIGRATE_LOCK_TIMEOUT", 2*time.Minute, time.Second, time.Hour)
 	c.ShutdownTimeout = c.duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
 	c.CFSkew = c.duration(getenv, "CF_ACCESS_SKEW", 30*time.Second, 0, 60*time.Second)
 	c.BodyLimit = c.integer(getenv, "MAX_BODY_BYTES", 1<<20, 1024, 64<<20)

@@ -27,11 +27,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtenant/pgtenant/db"
 )
@@ -112,7 +115,18 @@ func Latest() (uint, error) {
 // Runner applies migrations to the database behind an owner-role URL.
 type Runner struct {
 	url string
+	// LockTimeout bounds every wait for a lock: the run lock, the policy
+	// lock, golang-migrate's own lock and the table locks of the policy
+	// files. Any role may take any advisory lock (pg_advisory_lock is
+	// granted to PUBLIC), so the runtime role could otherwise block every
+	// deploy forever; after LockTimeout the run fails with an error naming
+	// the holder. Zero means DefaultLockTimeout.
+	LockTimeout time.Duration
 }
+
+// DefaultLockTimeout is how long a run waits for a lock by default: long
+// enough for a concurrent deploy's migrations, short enough to notice.
+const DefaultLockTimeout = 2 * time.Minute
 
 // New returns a Runner for databaseURL (postgres:// or postgresql://).
 func New(databaseURL string) (*Runner, error) {
@@ -121,6 +135,13 @@ func New(databaseURL string) (*Runner, error) {
 		return nil, errors.New("migrations: MIGRATE_DATABASE_URL must be a postgres:// URL")
 	}
 	return &Runner{url: databaseURL}, nil
+}
+
+func (r *Runner) lockTimeout() time.Duration {
+	if r.LockTimeout > 0 {
+		return r.LockTimeout
+	}
+	return DefaultLockTimeout
 }
 
 func (r *Runner) migrator() (*migrate.Migrate, error) {
@@ -134,6 +155,7 @@ func (r *Runner) migrator() (*migrate.Migrate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
 	}
+	m.LockTimeout = r.lockTimeout()
 	return m, nil
 }
 
@@ -163,6 +185,9 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	upErr := m.Up()
+	if errors.Is(upErr, migrate.ErrLockTimeout) {
+		return Result{}, lockError(ctx, conn, "golang-migrate's lock", 0, r.lockTimeout())
+	}
 	if err := upErr; err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		var dirty migrate.ErrDirty
 		if errors.As(err, &dirty) {
@@ -178,7 +203,7 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	// for the lock and found nothing to do), every policy file is applied
 	// again: a down/up cycle may have recreated functions or tables with
 	// default privileges.
-	applied, err := applyPolicies(ctx, conn, upErr == nil)
+	applied, err := applyPolicies(ctx, conn, upErr == nil, r.lockTimeout())
 	return Result{From: from, To: to, PoliciesApplied: applied}, err
 }
 
@@ -209,7 +234,9 @@ func (r *Runner) Down(ctx context.Context, n int) (Result, error) {
 	if dirty {
 		return Result{}, ErrDirty
 	}
-	if err := m.Steps(-n); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+	if err := m.Steps(-n); errors.Is(err, migrate.ErrLockTimeout) {
+		return Result{}, fmt.Errorf("migrations: down %d: %w", n, err)
+	} else if err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return Result{}, fmt.Errorf("migrations: down %d: %w", n, err)
 	}
 	to, _, err := m.Version()
@@ -231,23 +258,83 @@ func (r *Runner) Force(_ context.Context, version int) error {
 }
 
 // runLock connects and takes the session advisory lock that serializes
-// whole Up and Down runs, waiting for a concurrent run to finish. The policy
-// step runs on the same connection. The returned function releases the lock
-// and closes the connection (closing the session alone would also release it).
+// whole Up and Down runs, waiting for a concurrent run to finish, but not
+// longer than LockTimeout (lock_timeout bounds advisory locks too, and
+// every later lock wait of this session: the policy lock and the table
+// locks the policy files take). The policy step runs on the same
+// connection. The returned function releases the lock and closes the
+// connection (closing the session alone would also release it).
 func (r *Runner) runLock(ctx context.Context) (*pgx.Conn, func(), error) {
 	conn, err := pgx.Connect(ctx, r.url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
+	fail := func(err error) (*pgx.Conn, func(), error) {
 		conn.Close(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("migrations: lock: %w", err)
+		return nil, nil, err
+	}
+	if _, err := conn.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", strconv.FormatInt(r.lockTimeout().Milliseconds(), 10)); err != nil {
+		return fail(fmt.Errorf("migrations: lock: %w", err))
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
+		if isLockTimeout(err) {
+			return fail(lockError(ctx, conn, "the migration run lock", runLockKey, r.lockTimeout()))
+		}
+		return fail(fmt.Errorf("migrations: lock: %w", err))
 	}
 	return conn, func() {
 		bg := context.WithoutCancel(ctx)
 		_, _ = conn.Exec(bg, "SELECT pg_advisory_unlock($1)", int64(runLockKey))
 		conn.Close(bg)
 	}, nil
+}
+
+func isLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.LockNotAvailable
+}
+
+// ErrLockTimeout: a lock the run needs stayed held by another session for
+// longer than the Runner's LockTimeout.
+var ErrLockTimeout = errors.New("migrations: timed out waiting for a lock")
+
+// holdersSQL describes the sessions holding advisory locks in this
+// database: key 0 for any, else the one key (pg_locks splits a bigint key
+// into classid, the high half, and objid).
+const holdersSQL = `
+SELECT l.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''),
+       coalesce(a.client_addr::text, 'local'), coalesce(a.state, 'not visible to this role'),
+       coalesce(to_char(now() - a.backend_start, 'HH24:MI:SS'), '?')
+FROM pg_catalog.pg_locks l
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+  AND ($1::bigint = 0 OR ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint)
+ORDER BY l.pid`
+
+// lockError names who holds the lock the run gave up on.
+func lockError(ctx context.Context, conn *pgx.Conn, what string, key int64, waited time.Duration) error {
+	rows, err := conn.Query(context.WithoutCancel(ctx), holdersSQL, key)
+	var holders []string
+	if err == nil {
+		for rows.Next() {
+			var pid int32
+			var user, app, addr, state, age string
+			if rows.Scan(&pid, &user, &app, &addr, &state, &age) == nil {
+				holders = append(holders, fmt.Sprintf("pid %d (role %s, application_name %q, from %s, %s, connected for %s)", pid, user, app, addr, state, age))
+			}
+		}
+		rows.Close()
+	}
+	who := "a session this role cannot see"
+	if err != nil {
+		who += " (" + err.Error() + ")"
+	}
+	if len(holders) > 0 {
+		who = strings.Join(holders, "; ")
+	}
+	return fmt.Errorf("%w: %s held for more than %s by %s; end that session (SELECT pg_terminate_backend(pid)) or raise MIGRATE_LOCK_TIMEOUT",
+		ErrLockTimeout, what, waited, who)
 }
 
 // ApplyPolicies applies the policy files whose checksum or schema version
@@ -259,12 +346,12 @@ func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	return applyPolicies(ctx, conn, false)
+	return applyPolicies(ctx, conn, false, r.lockTimeout())
 }
 
 // applyPolicies applies the policy files on conn (all of them when all is
 // set, else those that changed). The caller holds the run lock.
-func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool) ([]string, error) {
+func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Duration) ([]string, error) {
 	files, err := Policies()
 	if err != nil {
 		return nil, err
@@ -272,7 +359,17 @@ func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool) ([]string, err
 
 	var applied []string
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// In a savepoint, so that after a timeout the transaction can still
+		// ask who holds the lock.
+		if _, err := tx.Exec(ctx, "SAVEPOINT policy_lock"); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(policyLockKey)); err != nil {
+			if isLockTimeout(err) {
+				if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT policy_lock"); rerr == nil {
+					return lockError(ctx, conn, "the policy lock", policyLockKey, waited)
+				}
+			}
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+PolicyStateTable+` (

@@ -35,7 +35,7 @@ GRANT USAGE ON SCHEMA app TO pgtenant_app, pgtenant_admin;
 -- to it) and app.audited_writer(), which the admin-audit triggers' WHEN
 -- clause runs as whoever writes.
 GRANT EXECUTE ON FUNCTION
-    app.context(), app.current_tenant_id(), app.current_user_id(),
+    app.context(), app.current_tenant_id(), app.claimed_tenant_id(), app.current_user_id(),
     app.current_member_role(), app.current_is_owner(), app.audited_writer()
     TO pgtenant_app, pgtenant_admin;
 GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text) TO pgtenant_app;

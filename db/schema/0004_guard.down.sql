@@ -75,7 +75,7 @@ CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
             SELECT m.* FROM public.memberships m WHERE m.tenant_id = v_tenant AND m.user_id = v_user;
     END
     $$;
-DROP FUNCTION IF EXISTS app.context();
+DROP FUNCTION IF EXISTS app.context(), app.claimed_tenant_id();
 -- The 0001 app.enter (as the caller, no proof) comes back verbatim.
 CREATE FUNCTION app.enter(p_email text, p_tenant text DEFAULT NULL, p_read_only boolean DEFAULT false,
         OUT user_id uuid, OUT is_owner boolean, OUT tenant_id uuid, OUT tenant_slug text, OUT role text)

@@ -109,6 +109,21 @@ CREATE OR REPLACE FUNCTION app.current_tenant_id() RETURNS uuid
 CREATE OR REPLACE FUNCTION app.current_member_role() RETURNS text
     LANGUAGE sql STABLE PARALLEL RESTRICTED
     AS $$ SELECT (app.context()).role $$;
+-- app.claimed_tenant_id() is the setting as written, unchecked: NOT a
+-- security boundary. For query filters that only narrow what the policies
+-- (which call the checked app.current_tenant_id()) already let through, so
+-- a forged value can only hide rows; the planner sees through its inlined
+-- body and keeps index-ordered plans for pages (MemberListFirst).
+CREATE FUNCTION app.claimed_tenant_id() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$;
+
+-- The Owner flag is part of the sealed context (app.enter reads it from
+-- users), so this no longer needs SECURITY DEFINER or a read of users.
+CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+    AS $$ SELECT coalesce((app.context()).is_owner, false) $$;
+
 -- app.seal_context writes the context settings and their seal. Called by
 -- app.enter only (no grant to anyone).
 CREATE FUNCTION app.seal_context(p_user uuid, p_tenant uuid, p_role text, p_owner boolean) RETURNS void

@@ -8,10 +8,10 @@ SELECT plan(12);
 
 -- Forged settings, session-level and transaction-level.
 SELECT set_config('app.tenant_id', '22222222-2222-2222-2222-222222222222', true),
-       set_config('app.user_id', 'bbbbbbbb-0000-0000-0000-000000000001', true),
+       set_config('app.user_id', '00000000-0000-0000-0000-0000000000f0', true), -- olga, an Owner
        set_config('app.role', 'partner', true), set_config('app.is_owner', 'true', true);
 SELECT is(app.current_tenant_id(), NULL::uuid, 'forged settings: no tenant in context');
-SELECT is(app.current_is_owner(), false, 'forged settings: not an Owner');
+SELECT is(app.current_is_owner(), false, 'forged settings naming an Owner: not an Owner');
 SELECT is((SELECT count(*) FROM projects), 0::bigint, 'forged settings: no project visible');
 SELECT is((SELECT count(*) FROM tenants), 0::bigint, 'forged settings: no tenant visible');
 SELECT throws_ok($$INSERT INTO projects (name) VALUES ('forged')$$, '42501', NULL, 'forged settings: insert refused');

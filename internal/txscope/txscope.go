@@ -30,7 +30,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -216,7 +218,7 @@ func acquire(ctx context.Context, p *pgxpool.Pool) (*pgxpool.Conn, error) {
 // != 'I' -> Destroy), and TestNonIdleConnectionIsDestroyed holds it to it.
 // A connection app.enter found tainted is destroyed here as well.
 func (s *Scope) release(c *pgxpool.Conn, err error) {
-	if errors.Is(err, ErrTaintedSession) {
+	if errors.Is(err, ErrTaintedSession) || unresolvedName(err) {
 		s.log.Warn("txscope: destroying a connection that carried state planted outside pgtenant", "err", err)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = c.Hijack().Close(ctx)
@@ -224,6 +226,24 @@ func (s *Scope) release(c *pgxpool.Conn, err error) {
 		return
 	}
 	c.Release()
+}
+
+// unresolvedName reports a table, function or schema that did not resolve.
+// sqlc checks every query against the schema, so on a healthy connection
+// this does not happen; it does when something planted a session
+// search_path before pgx prepared a statement (pgx sends Parse before
+// app.enter's RESET ALL runs). The connection is destroyed so the next
+// request gets a clean one.
+func unresolvedName(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName:
+		return true
+	}
+	return false
 }
 
 // NormalizeEmail is the one normalization of identities to user rows:

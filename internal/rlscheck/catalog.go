@@ -36,6 +36,7 @@ type catalog struct {
 	privileges     []privilege
 	writable       map[string][]string // schema -> runtime roles that may CREATE in it
 	databaseCreate []string            // runtime roles with CREATE on the database
+	guardCatalog
 }
 
 type table struct {
@@ -163,6 +164,7 @@ func load(ctx context.Context, conn *pgx.Conn, runtime, admin []string) (*catalo
 		{"roles", c.loadRoles},
 		{"ownership", c.loadOwnership},
 		{"privileges", c.loadPrivileges},
+		{"guard", c.loadGuard},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx, conn); err != nil {

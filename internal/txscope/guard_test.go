@@ -14,6 +14,7 @@ import (
 	"github.com/pgtenant/pgtenant/internal/ctxproof"
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/rlscheck"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
@@ -385,4 +386,11 @@ func TestTenantLookupSameIndexWork(t *testing.T) {
 	require.Equal(t, []int64{1, 1, 1}, member, "positive control: a member's entry probes each index once")
 	require.Equal(t, member, exists, "non-member, existing tenant")
 	require.Equal(t, exists, missing, "non-member, missing tenant")
+}
+
+// TestAllowedRoleSettingsAgree: the self-check and rls-check's rule
+// role_settings accept the same role-level settings.
+func TestAllowedRoleSettingsAgree(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, rlscheck.AllowedRoleSettings, txscope.AllowedRoleSettings)
 }

@@ -169,11 +169,12 @@ CREATE FUNCTION app.seal_context(p_user uuid, p_tenant uuid, p_role text, p_owne
 -- Before anything else it cleans the session for the transaction to come:
 -- RESET ALL drops session-level settings something else set on this pooled
 -- connection (search_path, row_security, statement_timeout, a stash in a
--- custom app.* setting, ...), and state it cannot reset from here raises
--- PT002, on which txscope destroys the connection: SET ROLE, SQL-level
--- prepared statements (PREPARE of a name pgx uses for its statement cache
--- would run an attacker's statement in the next request), WITH HOLD
--- cursors, and temporary objects named like the schema's.
+-- custom app.* setting, ...); SQL-level prepared statements (a PREPARE
+-- under a name pgx uses for its statement cache would run an attacker's
+-- statement in this request) and WITH HOLD cursors are dropped. State it
+-- cannot reset from inside a function raises PT002, on which txscope
+-- destroys the connection: SET ROLE (RESET ALL leaves it) and temporary
+-- objects named like the schema's.
 --
 -- Resolution runs as the owner (SECURITY DEFINER): users and tenants are
 -- read without their policies, memberships through the memberships_entry
@@ -224,16 +225,21 @@ CREATE FUNCTION app.enter_checked(p_email text, p_tenant text, p_read_only boole
         v_parts   text[];
         v_secret  bytea;
         v_expires bigint;
+        v_name    text;
     BEGIN
         IF current_setting('role') <> 'none' THEN
             RAISE EXCEPTION 'app.enter: this session ran SET ROLE %', current_setting('role') USING ERRCODE = 'PT002';
         END IF;
-        IF EXISTS (SELECT FROM pg_prepared_statements s WHERE s.from_sql) THEN
-            RAISE EXCEPTION 'app.enter: this session holds SQL-level prepared statements' USING ERRCODE = 'PT002';
-        END IF;
-        IF EXISTS (SELECT FROM pg_cursors c WHERE c.is_holdable) THEN
-            RAISE EXCEPTION 'app.enter: this session holds WITH HOLD cursors' USING ERRCODE = 'PT002';
-        END IF;
+        -- pgtenant never PREPAREs in SQL nor declares WITH HOLD cursors:
+        -- whatever is there was planted. A planted statement under a name
+        -- pgx uses would run in this request's context; drop them all
+        -- (pgx's own, protocol-level statements are not from_sql).
+        FOR v_name IN SELECT s.name FROM pg_prepared_statements s WHERE s.from_sql LOOP
+            EXECUTE format('DEALLOCATE %I', v_name);
+        END LOOP;
+        FOR v_name IN SELECT c.name FROM pg_cursors c WHERE c.is_holdable LOOP
+            EXECUTE format('CLOSE %I', v_name);
+        END LOOP;
         IF pg_my_temp_schema() <> 0 AND EXISTS (
                 SELECT FROM pg_class t JOIN pg_class p ON p.relname = t.relname
                 WHERE t.relnamespace = pg_my_temp_schema()

@@ -3,8 +3,11 @@ package txscope
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/pgtest"
 )
 
 // Session hygiene: whatever ran on a pooled connection between two
@@ -58,8 +61,9 @@ func readProjects(s *Scope) ([]string, error) {
 
 // TestPlantedSettingsAreReset: session-level settings that would break or
 // redirect the next request (search_path, row_security, a timeout, a
-// read-only default, a stash in a custom setting) are gone by the time the
-// request's statement runs, and after it.
+// read-only default, a stash in a custom setting), a stray SQL-level
+// prepared statement and a WITH HOLD cursor are gone by the time the
+// request's statement runs, and after it; the connection stays pooled.
 func TestPlantedSettingsAreReset(t *testing.T) {
 	t.Parallel()
 	s, _ := openInternal(t)
@@ -86,10 +90,14 @@ func TestPlantedSettingsAreReset(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Release()
 	var path, rls, stash string
-	require.NoError(t, c.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('row_security'), current_setting('app.stash', true)").Scan(&path, &rls, &stash))
+	var prepared, cursors int
+	require.NoError(t, c.QueryRow(ctx, `SELECT current_setting('search_path'), current_setting('row_security'), current_setting('app.stash', true),
+		(SELECT count(*) FROM pg_prepared_statements WHERE from_sql), (SELECT count(*) FROM pg_cursors WHERE is_holdable)`).Scan(&path, &rls, &stash, &prepared, &cursors))
 	require.Equal(t, `"$user", public`, path)
 	require.Equal(t, "on", rls)
 	require.Empty(t, stash)
+	require.Zero(t, prepared, "planted statements deallocated")
+	require.Zero(t, cursors, "planted cursors closed")
 }
 
 // TestPlantedSearchPathBeforePrepare: pgx parses a statement it has not
@@ -108,34 +116,47 @@ func TestPlantedSearchPathBeforePrepare(t *testing.T) {
 	require.Equal(t, []string{"Apollo"}, names)
 }
 
-// TestPlantedStateIsRefused: state app.enter cannot reset from inside a
-// function makes the request fail with ErrTaintedSession and the
-// connection is destroyed; the next request gets a fresh one and works.
-// The positive control is the first request of each case.
+// TestPlantedStateIsRefused: state the next request must not run with
+// makes that request fail and the connection is destroyed; the next
+// request gets a fresh one and works. The positive control is the first
+// request of each case.
 func TestPlantedStateIsRefused(t *testing.T) {
 	t.Parallel()
 	for name, sql := range map[string][]string{
-		// RESET ALL does not reset the role (RESET ROLE does).
+		// RESET ALL does not reset the role (RESET ROLE does), and a
+		// SECURITY DEFINER function may not: app.enter refuses (PT002).
 		"set role": {"SET ROLE pgtenant_app"},
 		// A SQL-level PREPARE under the name pgx gave ProjectListFirst: the
-		// next request would run the planted statement in its own context.
+		// request would run the planted statement (which mails each row's
+		// name out with pg_notify) in its own context. app.enter drops it;
+		// pgx's Bind then finds no statement: the request fails, nothing
+		// ran, the connection is replaced.
 		"hijacked prepared statement": {`DO $$ DECLARE n text; BEGIN
 			SELECT name INTO STRICT n FROM pg_prepared_statements WHERE statement LIKE '%FROM projects%ORDER BY created_at, id%LIMIT%';
 			EXECUTE format('DEALLOCATE %I', n);
 			EXECUTE format('PREPARE %I(int) AS SELECT tenant_id, id, name, description, created_at, updated_at FROM projects WHERE pg_notify(''exfil'', name) IS NULL LIMIT $1', n);
 			END $$`},
-		"with hold cursor": {"BEGIN", "DECLARE planted CURSOR WITH HOLD FOR SELECT 1", "COMMIT"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := openInternal(t)
+			s, db := openInternal(t)
 			names, err := readProjects(s) // positive control, and warms pgx's statement cache
 			require.NoError(t, err)
 			require.Equal(t, []string{"Apollo"}, names)
 
+			listener := pgtest.Conn(t, db.RuntimeURL)
+			_, err = listener.Exec(context.Background(), "LISTEN exfil")
+			require.NoError(t, err)
 			pid := plant(t, s, sql...)
 			_, err = readProjects(s)
-			require.ErrorIs(t, err, ErrTaintedSession)
+			require.Error(t, err)
+			wctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			n, werr := listener.WaitForNotification(wctx)
+			cancel()
+			require.Error(t, werr, "the planted statement ran and sent %v", n)
+			if name == "set role" {
+				require.ErrorIs(t, err, ErrTaintedSession)
+			}
 			require.NotEqual(t, pid, pooledPID(t, s), "the tainted connection was destroyed")
 
 			names, err = readProjects(s)

@@ -228,19 +228,21 @@ func (s *Scope) release(c *pgxpool.Conn, err error) {
 	c.Release()
 }
 
-// unresolvedName reports a table, function or schema that did not resolve.
-// sqlc checks every query against the schema, so on a healthy connection
-// this does not happen; it does when something planted a session
-// search_path before pgx prepared a statement (pgx sends Parse before
-// app.enter's RESET ALL runs). The connection is destroyed so the next
-// request gets a clean one.
+// unresolvedName reports a table, function, schema or prepared statement
+// that did not resolve. sqlc checks every query against the schema, so on
+// a healthy connection this does not happen; it does when something planted
+// a session search_path before pgx prepared a statement (pgx sends Parse
+// before app.enter's RESET ALL runs), or replaced a statement pgx had
+// prepared (app.enter drops it, and pgx's Bind then finds none). The
+// connection is destroyed so the next request gets a clean one.
 func unresolvedName(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
 	}
 	switch pgErr.Code {
-	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName:
+	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName,
+		pgerrcode.InvalidSQLStatementName: // app.enter dropped a statement planted under a name pgx had cached
 		return true
 	}
 	return false

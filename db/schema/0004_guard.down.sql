@@ -17,7 +17,9 @@ DROP FUNCTION IF EXISTS app.audit_log_stamp(), app.require_audit_row(), app.audi
 DROP INDEX IF EXISTS audit_log_xact_idx;
 ALTER TABLE audit_log DROP COLUMN IF EXISTS xact, DROP COLUMN IF EXISTS db_user;
 ALTER TABLE audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE audit_log NO FORCE ROW LEVEL SECURITY; -- FORCE hides the rows from the owner too
 SELECT setval(pg_get_serial_sequence('audit_log', 'id'), coalesce((SELECT max(id) FROM audit_log), 0) + 1, false);
+ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS memberships_entry ON memberships;
 DROP POLICY IF EXISTS users_visible ON users;

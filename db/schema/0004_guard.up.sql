@@ -370,7 +370,11 @@ CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
 -- cannot setval it.
 ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY;
 CREATE SEQUENCE app_private.audit_log_id_seq AS bigint;
+-- FORCE hides every row from the owner too; lift it to read max(id)
+-- (db/policies/90_audit_log.sql forces it again).
+ALTER TABLE audit_log NO FORCE ROW LEVEL SECURITY;
 SELECT setval('app_private.audit_log_id_seq', coalesce((SELECT max(id) FROM audit_log), 0) + 1, false);
+ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
 ALTER TABLE audit_log
     ADD COLUMN xact    bigint NOT NULL DEFAULT 0,
     ADD COLUMN db_user text   NOT NULL DEFAULT '';

@@ -24,7 +24,6 @@ ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS memberships_entry ON memberships;
 DROP POLICY IF EXISTS users_visible ON users;
 DROP FUNCTION IF EXISTS app.context_key_rotate(interval), app.context_keys(), app.enter(text, text, boolean, text),
-    app.enter_checked(text, text, boolean, text), app.reset_session(),
     app.seal_context(uuid, uuid, text, boolean);
 
 CREATE OR REPLACE FUNCTION app.current_user_id() RETURNS uuid

@@ -205,6 +205,7 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
         v_key     text := pg_catalog.split_part(p_proof, '.', 2);
         v_exp     text := pg_catalog.split_part(p_proof, '.', 3);
         v_secret  bytea;
+        v_keyid   integer;
         v_name    text;
     BEGIN
         -- RESET ALL also resets the search_path this function is pinned to,
@@ -223,9 +224,7 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
         FOR v_name IN SELECT s.name FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql LOOP
             EXECUTE pg_catalog.format('DEALLOCATE %I', v_name);
         END LOOP;
-        FOR v_name IN SELECT c.name FROM pg_catalog.pg_cursors c WHERE c.is_holdable LOOP
-            EXECUTE pg_catalog.format('CLOSE %I', v_name);
-        END LOOP;
+        EXECUTE 'CLOSE ALL'; -- every cursor but the portal running this call
         IF pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (
                 SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_class p ON p.relname = t.relname
                 WHERE t.relnamespace = pg_catalog.pg_my_temp_schema()
@@ -269,7 +268,6 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
             PERFORM pg_catalog.set_config('app.entry_user_id', user_id::pg_catalog.text, true);
             SELECT m.role INTO v_role FROM public.memberships m
             WHERE m.tenant_id = coalesce(v_tenant, '00000000-0000-0000-0000-000000000000'::pg_catalog.uuid) AND m.user_id = enter.user_id;
-            PERFORM pg_catalog.set_config('app.entry_user_id', '', true);
             IF v_status IS DISTINCT FROM 'active' THEN
                 v_role := NULL;
             ELSIF is_owner THEN
@@ -281,7 +279,21 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
                 role := v_role;
             END IF;
         END IF;
-        PERFORM app.seal_context(user_id, tenant_id, role, coalesce(is_owner, false));
+        -- The seal (app.seal_context, inlined: one function call less per
+        -- request), with the current key.
+        SELECT k.id, k.secret INTO v_keyid, v_secret FROM app_private.context_keys k
+        WHERE k.not_after IS NULL ORDER BY k.id DESC LIMIT 1;
+        IF v_keyid IS NULL THEN
+            RAISE EXCEPTION 'app.enter: no current context key (server context-key rotate creates one)' USING ERRCODE = 'PT001';
+        END IF;
+        PERFORM pg_catalog.set_config('app.user_id', coalesce(user_id::pg_catalog.text, ''), true),
+                pg_catalog.set_config('app.tenant_id', coalesce(tenant_id::pg_catalog.text, ''), true),
+                pg_catalog.set_config('app.role', coalesce(role, ''), true),
+                pg_catalog.set_config('app.is_owner', CASE WHEN is_owner THEN 'true' ELSE 'false' END, true),
+                pg_catalog.set_config('app.seal', v_keyid || '.' || pg_catalog.encode(app_private.hmac(pg_catalog.convert_to(
+                    pg_catalog.concat_ws('|', 'pgtenant-seal-v1', pg_catalog.pg_backend_pid(), EXTRACT(epoch FROM pg_catalog.transaction_timestamp()),
+                        coalesce(user_id::pg_catalog.text, ''), coalesce(tenant_id::pg_catalog.text, ''), coalesce(role, ''),
+                        CASE WHEN is_owner THEN 'true' ELSE 'false' END), 'UTF8'), v_secret, 'sha256'), 'hex'), true);
         IF p_read_only OR role = 'client_viewer' THEN
             PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
         END IF;

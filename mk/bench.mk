@@ -17,9 +17,9 @@ PERF_PKG    := ./internal/perf
 
 .PHONY: bench bench-scale bench-http bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
 
-bench: ## DB benchmarks: scoped read/write vs unscoped floor, 1 and 4 clients, medians of -count=8
+bench: ## DB benchmarks: scoped read/write vs unscoped floor and vs no guard, 1 and 4 clients, medians of -count=8; non-member lookup timing
 	@mkdir -p $(BENCH_DIR)
-	go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkScope$$' -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) -timeout 90m \
+	set -o pipefail; go test $(PERF_PKG) -run '^$$' -bench '^(BenchmarkScope|BenchmarkEnterNonMember)$$' -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) -timeout 90m \
 		| tee $(BENCH_DIR)/scope.txt.tmp
 	mv $(BENCH_DIR)/scope.txt.tmp $(BENCH_DIR)/scope.txt
 	$(MAKE) --no-print-directory bench-docs

@@ -19,13 +19,17 @@ CREATE POLICY memberships_read ON memberships FOR SELECT
 CREATE POLICY memberships_entry ON memberships FOR SELECT TO CURRENT_USER
     USING (user_id = NULLIF(pg_catalog.current_setting('app.entry_user_id', true), '')::uuid);
 
+-- Writes: the permissive policies name the tenant unchecked (one seal
+-- check less per statement); the restrictive ones below check the sealed
+-- context. Reads keep the checked helpers: memberships_read is the only
+-- SELECT policy.
 CREATE POLICY memberships_insert ON memberships FOR INSERT
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 CREATE POLICY memberships_update ON memberships FOR UPDATE
-    USING (tenant_id = (SELECT app.current_tenant_id()))
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 CREATE POLICY memberships_delete ON memberships FOR DELETE
-    USING (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()));
 
 CREATE POLICY memberships_isolation_insert ON memberships AS RESTRICTIVE FOR INSERT
     WITH CHECK (tenant_id = (SELECT app.current_tenant_id())

@@ -47,35 +47,6 @@ CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
                          WHERE u.id = NULLIF(pg_catalog.current_setting('app.user_id', true), '')::uuid), false);
     END
     $$;
-CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
-    RETURNS SETOF memberships
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    DECLARE
-        v_tenant uuid := app.current_tenant_id();
-        v_role   text := app.current_member_role();
-        v_email  text := lower(btrim(coalesce(p_email, '')));
-        v_user   uuid;
-    BEGIN
-        IF v_tenant IS NULL OR v_role IS NULL OR v_role NOT IN ('owner', 'partner') THEN
-            RAISE EXCEPTION 'member_add: only owners and partners of the tenant in context may add members'
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-        IF p_role IS NULL OR p_role NOT IN ('partner', 'client_viewer') THEN
-            RAISE EXCEPTION 'member_add: role must be partner or client_viewer' USING ERRCODE = 'check_violation';
-        END IF;
-        INSERT INTO public.users (email) VALUES (v_email) ON CONFLICT (email) DO NOTHING;
-        SELECT u.id INTO v_user FROM public.users u WHERE u.email = v_email;
-        INSERT INTO public.memberships (tenant_id, user_id, role) VALUES (v_tenant, v_user, p_role)
-            ON CONFLICT (tenant_id, user_id) DO NOTHING;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'member_add: already a member' USING ERRCODE = 'unique_violation';
-        END IF;
-        RETURN QUERY
-            SELECT m.* FROM public.memberships m WHERE m.tenant_id = v_tenant AND m.user_id = v_user;
-    END
-    $$;
 DROP FUNCTION IF EXISTS app.context(), app.claimed_tenant_id();
 -- The 0001 app.enter (as the caller, no proof) comes back verbatim.
 CREATE FUNCTION app.enter(p_email text, p_tenant text DEFAULT NULL, p_read_only boolean DEFAULT false,

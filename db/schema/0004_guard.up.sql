@@ -330,36 +330,9 @@ CREATE FUNCTION app.context_key_rotate(p_grace interval) RETURNS integer
     END
     $$;
 
--- app.member_add trusted the settings; it now reads the context through the
--- verified helpers (same body otherwise).
-CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
-    RETURNS SETOF memberships
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    DECLARE
-        v_ctx    record := app.context();
-        v_email  text := lower(btrim(coalesce(p_email, '')));
-        v_user   uuid;
-    BEGIN
-        IF v_ctx.tenant_id IS NULL OR v_ctx.role IS NULL OR v_ctx.role NOT IN ('owner', 'partner') THEN
-            RAISE EXCEPTION 'member_add: only owners and partners of the tenant in context may add members'
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-        IF p_role IS NULL OR p_role NOT IN ('partner', 'client_viewer') THEN
-            RAISE EXCEPTION 'member_add: role must be partner or client_viewer' USING ERRCODE = 'check_violation';
-        END IF;
-        INSERT INTO public.users (email) VALUES (v_email) ON CONFLICT (email) DO NOTHING;
-        SELECT u.id INTO v_user FROM public.users u WHERE u.email = v_email;
-        INSERT INTO public.memberships (tenant_id, user_id, role) VALUES (v_ctx.tenant_id, v_user, p_role)
-            ON CONFLICT (tenant_id, user_id) DO NOTHING;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'member_add: already a member' USING ERRCODE = 'unique_violation';
-        END IF;
-        RETURN QUERY
-            SELECT m.* FROM public.memberships m WHERE m.tenant_id = v_ctx.tenant_id AND m.user_id = v_user;
-    END
-    $$;
+-- app.member_add (0002) reads the context through app.current_tenant_id()
+-- and app.current_member_role(), which now check the seal: it needs no
+-- change to refuse a forged context.
 
 -- The audit log, enforced by the database (issue 10, item 6).
 --

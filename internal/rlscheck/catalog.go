@@ -348,9 +348,12 @@ func (c *catalog) loadRoles(ctx context.Context, conn *pgx.Conn) error {
 // plainRuntime returns the runtime roles that are not superusers: a
 // superuser owns and may do everything, which runtime_role_attributes
 // already reports once instead of once per object.
-func (c *catalog) plainRuntime() []string {
+func (c *catalog) plainRuntime() []string { return c.nonSuper(c.runtime) }
+
+// nonSuper returns the names of roles that are not superusers.
+func (c *catalog) nonSuper(names []string) []string {
 	var out []string
-	for _, n := range c.runtime {
+	for _, n := range names {
 		if !c.roles[n].super {
 			out = append(out, n)
 		}

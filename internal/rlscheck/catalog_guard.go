@@ -44,15 +44,7 @@ func allowedSetting(name string) bool {
 
 // plainAdmin returns the admin roles that are not superusers (a superuser
 // may write anything; admin_role_attributes reports it once).
-func (c *catalog) plainAdmin() []string {
-	var out []string
-	for _, n := range c.admin {
-		if !c.roles[n].super {
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func (c *catalog) plainAdmin() []string { return c.nonSuper(c.admin) }
 
 func (c *catalog) loadGuard(ctx context.Context, conn *pgx.Conn) error {
 	c.roleSettings = map[string][]string{}

@@ -102,6 +102,14 @@ func ruleCases() []ruleCase {
 			want: []string{"policy projects_claimed on public.projects"},
 		},
 		{
+			name: "only permissive policy reading the setting itself", rule: "policy_reads_unsealed_setting",
+			fixture: tenantTable("notes", "tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id)") + `
+DROP POLICY notes_isolation ON notes; DROP POLICY notes_tenant ON notes;
+CREATE POLICY notes_claimed ON notes USING (tenant_id = (SELECT app.claimed_tenant_id()));`,
+			want: []string{"policy notes_claimed on public.notes"},
+			also: map[string][]string{"tenant_isolation_restrictive": {"table public.notes"}},
+		},
+		{
 			name: "runtime login with row_security off", rule: "role_settings",
 			fixture: `CREATE ROLE {{role}} LOGIN IN ROLE pgtenant_app;
 ALTER ROLE {{role}} SET row_security = off;
@@ -181,6 +189,8 @@ CREATE POLICY projects_isolation ON projects AS RESTRICTIVE
 			fixture: `DROP POLICY tasks_isolation ON tasks;
 CREATE POLICY tasks_public ON tasks FOR SELECT USING (title LIKE 'public:%');`,
 			want: []string{"table public.tasks"}, // SELECT only: INSERT/UPDATE/DELETE keep one permissive policy
+			// tasks_tenant names the tenant unchecked; without tasks_isolation nothing seals it.
+			also: map[string][]string{"policy_reads_unsealed_setting": {"policy tasks_tenant on public.tasks"}},
 		},
 		{
 			name: "second permissive select policy on memberships", rule: "tenant_isolation_restrictive",

@@ -169,7 +169,9 @@ var Rules = []Rule{
 			"only app.context() (and app.current_tenant_id(), app.current_user_id(), app.current_member_role(), " +
 			"app.current_is_owner(), which read through it) checks the seal app.enter put next to them. A policy " +
 			"that calls current_setting('app....') or app.claimed_tenant_id() trusts what the caller wrote: a leaked " +
-			"DATABASE_URL then reads and writes any tenant.",
+			"DATABASE_URL then reads and writes any tenant. Allowed in a permissive policy when, for every command " +
+			"it covers, a restrictive policy compares tenant_id with the sealed app.current_tenant_id(): a row must " +
+			"pass both, so the unchecked one can only narrow (projects_tenant does this to save a seal check).",
 		check: checkUnsealedSettings,
 	},
 	{
@@ -685,9 +687,45 @@ func checkAdminAttributes(c *catalog, report func(object, message, fix string)) 
 	}
 }
 
+// sealedTenantPredicate reports whether expr compares tenant_id with the
+// checked app.current_tenant_id().
+func sealedTenantPredicate(expr string) bool {
+	return isTenantPredicate(expr) && strings.Contains(expr, "app.current_tenant_id()")
+}
+
+// narrowedBySealedIsolation reports whether every command p covers also
+// has a restrictive policy comparing tenant_id with the sealed context: then
+// p, OR-ed with other permissive policies but AND-ed with that one, can only
+// narrow what the sealed check lets through.
+func (c *catalog) narrowedBySealedIsolation(p policy) bool {
+	if !p.permissive {
+		return false
+	}
+	for _, cmd := range commands {
+		if !p.appliesTo(cmd) {
+			continue
+		}
+		sealed := false
+		for _, r := range c.policies {
+			if r.table != p.table || r.permissive || !r.appliesToRT || !r.appliesTo(cmd) {
+				continue
+			}
+			ok := true
+			for _, e := range r.exprsFor(cmd) {
+				ok = ok && e != "" && sealedTenantPredicate(e)
+			}
+			sealed = sealed || ok
+		}
+		if !sealed {
+			return false
+		}
+	}
+	return true
+}
+
 func checkUnsealedSettings(c *catalog, report func(object, message, fix string)) {
 	for _, p := range c.policies {
-		if !p.appliesToRT { // app.enter's owner-only lookup policy reads its own setting
+		if !p.appliesToRT || c.narrowedBySealedIsolation(p) { // app.enter's owner-only lookup policy reads its own setting
 			continue
 		}
 		for _, e := range []struct{ clause, expr string }{{"USING", p.using}, {"WITH CHECK", p.check}} {

@@ -47,7 +47,10 @@ CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
                          WHERE u.id = NULLIF(pg_catalog.current_setting('app.user_id', true), '')::uuid), false);
     END
     $$;
-DROP FUNCTION IF EXISTS app.context(), app.claimed_tenant_id();
+-- app.claimed_tenant_id() stays: the permissive tenant policies (re-created
+-- by the policy files on the next up) depend on it, and it reads the
+-- setting exactly as the helpers restored above do.
+DROP FUNCTION IF EXISTS app.context();
 -- The 0001 app.enter (as the caller, no proof) comes back verbatim.
 CREATE FUNCTION app.enter(p_email text, p_tenant text DEFAULT NULL, p_read_only boolean DEFAULT false,
         OUT user_id uuid, OUT is_owner boolean, OUT tenant_id uuid, OUT tenant_slug text, OUT role text)

@@ -115,7 +115,7 @@ CREATE OR REPLACE FUNCTION app.current_member_role() RETURNS text
 -- (which call the checked app.current_tenant_id()) already let through, so
 -- a forged value can only hide rows; the planner sees through its inlined
 -- body and keeps index-ordered plans for pages (MemberListFirst).
-CREATE FUNCTION app.claimed_tenant_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION app.claimed_tenant_id() RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(pg_catalog.current_setting('app.tenant_id', true), '')::uuid $$;
 

@@ -75,26 +75,24 @@ CREATE FUNCTION app.context(OUT user_id uuid, OUT tenant_id uuid, OUT role text,
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED COST 1
     SET search_path = pg_catalog, pg_temp
     AS $$
-    DECLARE
-        v_seal   text := current_setting('app.seal', true);
-        v_secret bytea;
-        v_key    text := split_part(v_seal, '.', 1);
     BEGIN
-        IF v_key IS NULL OR length(v_key) NOT BETWEEN 1 AND 9 OR translate(v_key, '0123456789', '') <> '' THEN
-            RETURN;
-        END IF;
-        SELECT k.secret INTO v_secret FROM app_private.context_keys k
-        WHERE k.id = v_key::integer AND (k.not_after IS NULL OR k.not_after > statement_timestamp());
-        IF v_secret IS NOT NULL AND split_part(v_seal, '.', 2) = encode(app_private.hmac(convert_to(concat_ws('|',
+        -- One query, no PL/pgSQL expressions: a read scope runs every
+        -- statement in a transaction of its own, and PL/pgSQL sets up its
+        -- simple expressions again in each transaction, while this
+        -- query's plan is kept for the session.
+        SELECT NULLIF(current_setting('app.user_id', true), '')::uuid, NULLIF(current_setting('app.tenant_id', true), '')::uuid,
+               NULLIF(current_setting('app.role', true), ''), current_setting('app.is_owner', true) = 'true'
+        INTO user_id, tenant_id, role, is_owner
+        FROM app_private.context_keys k
+        WHERE k.id = (SELECT CASE WHEN length(s.key) BETWEEN 1 AND 9 AND translate(s.key, '0123456789', '') = ''
+                                  THEN s.key::integer END
+                      FROM split_part(current_setting('app.seal', true), '.', 1) s(key))
+          AND (k.not_after IS NULL OR k.not_after > statement_timestamp())
+          AND split_part(current_setting('app.seal', true), '.', 2) = encode(app_private.hmac(convert_to(concat_ws('|',
                 'pgtenant-seal-v1', pg_backend_pid(), EXTRACT(epoch FROM transaction_timestamp()),
                 current_setting('app.user_id', true), current_setting('app.tenant_id', true),
                 current_setting('app.role', true), current_setting('app.is_owner', true)), 'UTF8'),
-                v_secret, 'sha256'), 'hex') THEN
-            user_id  := NULLIF(current_setting('app.user_id', true), '')::uuid;
-            tenant_id := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
-            role     := NULLIF(current_setting('app.role', true), '');
-            is_owner := current_setting('app.is_owner', true) = 'true';
-        END IF;
+                k.secret, 'sha256'), 'hex');
     END
     $$;
 
@@ -196,16 +194,16 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
+    -- Written as a few queries rather than PL/pgSQL expressions: a read
+    -- scope calls app.enter in a transaction of its own for every statement,
+    -- and PL/pgSQL sets up each of its simple expressions again in every
+    -- transaction, while the queries' plans are kept for the session.
     DECLARE
-        v_email   text := pg_catalog.lower(pg_catalog.btrim(coalesce(p_email, '')));
         v_tenant  uuid;
         v_slug    text;
         v_status  text;
         v_role    text;
-        v_key     text := pg_catalog.split_part(p_proof, '.', 2);
-        v_exp     text := pg_catalog.split_part(p_proof, '.', 3);
         v_secret  bytea;
-        v_keyid   integer;
         v_name    text;
     BEGIN
         -- RESET ALL also resets the search_path this function is pinned to,
@@ -214,88 +212,101 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
         -- schema-qualified. The checks below refuse a temporary schema that
         -- could shadow a type.
         RESET ALL;
-        IF pg_catalog.current_setting('role') <> 'none' THEN
-            RAISE EXCEPTION 'app.enter: this session ran SET ROLE %', pg_catalog.current_setting('role') USING ERRCODE = 'PT002';
-        END IF;
-        -- pgtenant never PREPAREs in SQL nor declares WITH HOLD cursors:
-        -- whatever is there was planted. A planted statement under a name
-        -- pgx uses would run in this request's context; drop them all
-        -- (pgx's own, protocol-level statements are not from_sql).
-        FOR v_name IN SELECT s.name FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql LOOP
-            EXECUTE pg_catalog.format('DEALLOCATE %I', v_name);
-        END LOOP;
-        EXECUTE 'CLOSE ALL'; -- every cursor but the portal running this call
-        IF pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (
+        -- pgtenant never runs SET ROLE, PREPAREs in SQL, declares WITH HOLD
+        -- cursors or creates temporary objects: whatever of that is here
+        -- was planted. SET ROLE and shadowing temporary objects cannot be
+        -- undone from inside a SECURITY DEFINER function: refuse them.
+        SELECT s.problem INTO v_name FROM (
+            SELECT 'this session ran SET ROLE ' || pg_catalog.current_setting('role') AS problem
+            WHERE pg_catalog.current_setting('role') <> 'none'
+            UNION ALL
+            SELECT 'this session has temporary objects that shadow the schema'
+            WHERE pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (
                 SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_class p ON p.relname = t.relname
                 WHERE t.relnamespace = pg_catalog.pg_my_temp_schema()
                   AND p.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog'))
                 UNION ALL
                 SELECT FROM pg_catalog.pg_type t JOIN pg_catalog.pg_type p ON p.typname = t.typname
                 WHERE t.typnamespace = pg_catalog.pg_my_temp_schema()
-                  AND p.typnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog'))) THEN
-            RAISE EXCEPTION 'app.enter: this session has temporary objects that shadow the schema' USING ERRCODE = 'PT002';
+                  AND p.typnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog')))
+        ) s LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'app.enter: %', v_name USING ERRCODE = 'PT002';
+        END IF;
+        -- A planted statement under a name pgx uses would run in this
+        -- request's context; drop them all (pgx's own, protocol-level
+        -- statements are not from_sql). Close planted cursors.
+        FOR v_name IN SELECT s.name FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql LOOP
+            EXECUTE pg_catalog.format('DEALLOCATE %I', v_name);
+        END LOOP;
+        PERFORM FROM pg_catalog.pg_cursors c WHERE c.is_holdable;
+        IF FOUND THEN
+            EXECUTE 'CLOSE ALL'; -- every cursor but the portal running this call
         END IF;
 
-        -- The proof: v1.<key>.<expiry>.<hex mac>. Digits checked with
-        -- translate (cheaper than a regex) before the casts.
-        IF pg_catalog.split_part(p_proof, '.', 1) = 'v1' AND pg_catalog.length(v_key) BETWEEN 1 AND 9
-                AND pg_catalog.length(v_exp) BETWEEN 1 AND 12
-                AND pg_catalog.translate(v_key || v_exp, '0123456789', '') = '' THEN
-            SELECT k.secret INTO v_secret FROM app_private.context_keys k
-            WHERE k.id = v_key::pg_catalog.int4 AND (k.not_after IS NULL OR k.not_after > pg_catalog.statement_timestamp());
-        END IF;
-        IF v_secret IS NULL OR v_exp::pg_catalog.int8 < EXTRACT(epoch FROM pg_catalog.statement_timestamp())
-                OR pg_catalog.split_part(p_proof, '.', 4) <> pg_catalog.encode(app_private.hmac(pg_catalog.convert_to(
-                    pg_catalog.concat_ws('|', 'pgtenant-enter-v1',
-                        pg_catalog.octet_length(coalesce(p_email, '')) || ':' || coalesce(p_email, ''),
-                        pg_catalog.octet_length(coalesce(p_tenant, '')) || ':' || coalesce(p_tenant, ''),
-                        CASE WHEN p_read_only THEN 't' ELSE 'f' END, v_exp), 'UTF8'), v_secret, 'sha256'), 'hex') THEN
+        -- The proof: v1.<key>.<expiry>.<hex mac>, checked in one query
+        -- (digits checked with translate before the casts).
+        SELECT k.secret INTO v_secret
+        FROM (SELECT pg_catalog.split_part(p_proof, '.', 2) AS key, pg_catalog.split_part(p_proof, '.', 3) AS exp) p
+        JOIN app_private.context_keys k
+          ON k.id = CASE WHEN pg_catalog.split_part(p_proof, '.', 1) = 'v1' AND pg_catalog.length(p.key) BETWEEN 1 AND 9
+                              AND pg_catalog.length(p.exp) BETWEEN 1 AND 12 AND pg_catalog.translate(p.key || p.exp, '0123456789', '') = ''
+                         THEN p.key::pg_catalog.int4 END
+        WHERE (k.not_after IS NULL OR k.not_after > pg_catalog.statement_timestamp())
+          AND CASE WHEN pg_catalog.translate(p.exp, '0123456789', '') = '' AND pg_catalog.length(p.exp) BETWEEN 1 AND 12
+                   THEN p.exp::pg_catalog.int8 END >= EXTRACT(epoch FROM pg_catalog.statement_timestamp())
+          AND pg_catalog.split_part(p_proof, '.', 4) = pg_catalog.encode(app_private.hmac(pg_catalog.convert_to(
+                pg_catalog.concat_ws('|', 'pgtenant-enter-v1',
+                    pg_catalog.octet_length(coalesce(p_email, '')) || ':' || coalesce(p_email, ''),
+                    pg_catalog.octet_length(coalesce(p_tenant, '')) || ':' || coalesce(p_tenant, ''),
+                    CASE WHEN p_read_only THEN 't' ELSE 'f' END, p.exp), 'UTF8'), k.secret, 'sha256'), 'hex');
+        IF NOT FOUND THEN
             RAISE EXCEPTION 'app.enter: invalid or expired context proof' USING ERRCODE = 'PT001',
                 HINT = 'proofs come from the server (txscope) or from `server context-proof`';
         END IF;
 
-        -- Resolution, the same index work on every path.
-        SELECT u.id, u.is_owner INTO user_id, is_owner FROM public.users u WHERE u.email = v_email;
-        IF user_id IS NOT NULL AND coalesce(p_tenant, '') <> '' THEN
-            -- Two statements rather than one with a CASE, so each keeps an
+        -- Resolution, the same index work on every path: one probe of
+        -- users, tenants and memberships each (the membership with a nil
+        -- tenant id when the tenant does not exist). memberships is read
+        -- through its memberships_entry policy (this function runs as the
+        -- owner, whom FORCE subjects to the policies).
+        SELECT u.id, u.is_owner, pg_catalog.set_config('app.entry_user_id', u.id::pg_catalog.text, true) IS NOT NULL
+        INTO user_id, is_owner, v_name
+        FROM public.users u WHERE u.email = pg_catalog.lower(pg_catalog.btrim(coalesce(p_email, '')));
+        IF FOUND AND p_tenant <> '' THEN
+            -- Two statements rather than one with an OR, so each keeps an
             -- index plan. A uuid is 36 characters of hex and dashes.
-            IF pg_catalog.length(p_tenant) = 36 AND pg_catalog.translate(pg_catalog.lower(p_tenant), '0123456789abcdef-', '') = ''
-                    AND pg_catalog.substr(p_tenant, 9, 1) = '-' THEN
+            IF pg_catalog.length(p_tenant) = 36 AND pg_catalog.translate(pg_catalog.lower(p_tenant), '0123456789abcdef-', '') = '' THEN
                 SELECT t.id, t.slug, t.status INTO v_tenant, v_slug, v_status FROM public.tenants t WHERE t.id = p_tenant::pg_catalog.uuid;
             ELSE
                 SELECT t.id, t.slug, t.status INTO v_tenant, v_slug, v_status FROM public.tenants t WHERE t.slug = p_tenant;
             END IF;
-            PERFORM pg_catalog.set_config('app.entry_user_id', user_id::pg_catalog.text, true);
             SELECT m.role INTO v_role FROM public.memberships m
-            WHERE m.tenant_id = coalesce(v_tenant, '00000000-0000-0000-0000-000000000000'::pg_catalog.uuid) AND m.user_id = enter.user_id;
-            IF v_status IS DISTINCT FROM 'active' THEN
-                v_role := NULL;
-            ELSIF is_owner THEN
-                v_role := 'owner';
-            END IF;
+            WHERE m.tenant_id = coalesce(v_tenant, '00000000-0000-0000-0000-000000000000'::pg_catalog.uuid)
+              AND m.user_id = enter.user_id;
+            SELECT CASE WHEN v_status IS DISTINCT FROM 'active' THEN NULL WHEN enter.is_owner THEN 'owner' ELSE v_role END
+            INTO v_role;
             IF v_role IS NOT NULL THEN
-                tenant_id := v_tenant;
-                tenant_slug := v_slug;
-                role := v_role;
+                SELECT v_tenant, v_slug, v_role INTO tenant_id, tenant_slug, role;
             END IF;
         END IF;
-        -- The seal (app.seal_context, inlined: one function call less per
-        -- request), with the current key.
-        SELECT k.id, k.secret INTO v_keyid, v_secret FROM app_private.context_keys k
-        WHERE k.not_after IS NULL ORDER BY k.id DESC LIMIT 1;
-        IF v_keyid IS NULL THEN
-            RAISE EXCEPTION 'app.enter: no current context key (server context-key rotate creates one)' USING ERRCODE = 'PT001';
-        END IF;
+
+        -- The settings and their seal (as app.seal_context makes it), with
+        -- the current key, and READ ONLY when asked for or for a Client
+        -- Viewer.
         PERFORM pg_catalog.set_config('app.user_id', coalesce(user_id::pg_catalog.text, ''), true),
                 pg_catalog.set_config('app.tenant_id', coalesce(tenant_id::pg_catalog.text, ''), true),
                 pg_catalog.set_config('app.role', coalesce(role, ''), true),
                 pg_catalog.set_config('app.is_owner', CASE WHEN is_owner THEN 'true' ELSE 'false' END, true),
-                pg_catalog.set_config('app.seal', v_keyid || '.' || pg_catalog.encode(app_private.hmac(pg_catalog.convert_to(
+                pg_catalog.set_config('app.seal', k.id || '.' || pg_catalog.encode(app_private.hmac(pg_catalog.convert_to(
                     pg_catalog.concat_ws('|', 'pgtenant-seal-v1', pg_catalog.pg_backend_pid(), EXTRACT(epoch FROM pg_catalog.transaction_timestamp()),
                         coalesce(user_id::pg_catalog.text, ''), coalesce(tenant_id::pg_catalog.text, ''), coalesce(role, ''),
-                        CASE WHEN is_owner THEN 'true' ELSE 'false' END), 'UTF8'), v_secret, 'sha256'), 'hex'), true);
-        IF p_read_only OR role = 'client_viewer' THEN
-            PERFORM pg_catalog.set_config('transaction_read_only', 'on', true);
+                        CASE WHEN is_owner THEN 'true' ELSE 'false' END), 'UTF8'), k.secret, 'sha256'), 'hex'), true),
+                CASE WHEN p_read_only OR role = 'client_viewer' THEN pg_catalog.set_config('transaction_read_only', 'on', true) END
+        FROM app_private.context_keys k
+        WHERE k.not_after IS NULL ORDER BY k.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'app.enter: no current context key (server context-key rotate creates one)' USING ERRCODE = 'PT001';
         END IF;
     END
     $$;

@@ -116,6 +116,22 @@ func TestPlantedSearchPathBeforePrepare(t *testing.T) {
 	require.Equal(t, []string{"Apollo"}, names)
 }
 
+// TestPlantedTimeout: a planted statement_timeout of 1 ms is armed when
+// app.enter's statement starts, before its RESET ALL runs: that request may
+// time out (and then the connection is destroyed); the one after works.
+func TestPlantedTimeout(t *testing.T) {
+	t.Parallel()
+	s, _ := openInternal(t)
+	pid := plant(t, s, "SET statement_timeout = 1", "SET lock_timeout = 1")
+	if _, err := readProjects(s); err != nil {
+		require.ErrorIs(t, err, ErrUnavailable)
+		require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
+	}
+	names, err := readProjects(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names)
+}
+
 // TestPlantedStateIsRefused: state the next request must not run with
 // makes that request fail and the connection is destroyed; the next
 // request gets a fresh one and works. The positive control is the first

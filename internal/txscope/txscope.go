@@ -233,8 +233,12 @@ func (s *Scope) release(c *pgxpool.Conn, err error) {
 // a healthy connection this does not happen; it does when something planted
 // a session search_path before pgx prepared a statement (pgx sends Parse
 // before app.enter's RESET ALL runs), or replaced a statement pgx had
-// prepared (app.enter drops it, and pgx's Bind then finds none). The
-// connection is destroyed so the next request gets a clean one.
+// prepared (app.enter drops it, and pgx's Bind then finds none). Likewise
+// a statement cancelled by a timeout: a statement_timeout or lock_timeout
+// planted at session level is armed when app.enter's statement starts, so
+// the reset inside comes too late for that one statement and is rolled
+// back with it. The connection is destroyed so the next request gets a
+// clean one.
 func unresolvedName(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
@@ -242,7 +246,8 @@ func unresolvedName(err error) bool {
 	}
 	switch pgErr.Code {
 	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName,
-		pgerrcode.InvalidSQLStatementName: // app.enter dropped a statement planted under a name pgx had cached
+		pgerrcode.InvalidSQLStatementName, // app.enter dropped a statement planted under a name pgx had cached
+		pgerrcode.QueryCanceled, pgerrcode.LockNotAvailable: // a planted statement_timeout or lock_timeout fires before app.enter's RESET ALL
 		return true
 	}
 	return false

@@ -216,22 +216,26 @@ CREATE FUNCTION app.enter(p_email text, p_tenant text, p_read_only boolean, p_pr
         -- cursors or creates temporary objects: whatever of that is here
         -- was planted. SET ROLE and shadowing temporary objects cannot be
         -- undone from inside a SECURITY DEFINER function: refuse them.
-        SELECT s.problem INTO v_name FROM (
-            SELECT 'this session ran SET ROLE ' || pg_catalog.current_setting('role') AS problem
-            WHERE pg_catalog.current_setting('role') <> 'none'
-            UNION ALL
-            SELECT 'this session has temporary objects that shadow the schema'
-            WHERE pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (
-                SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_class p ON p.relname = t.relname
-                WHERE t.relnamespace = pg_catalog.pg_my_temp_schema()
-                  AND p.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog'))
+        -- (The catalog query only runs when there is something to look at:
+        -- it costs more than the rest of the checks together.)
+        IF pg_catalog.current_setting('role') <> 'none' OR pg_catalog.pg_my_temp_schema() <> 0 THEN
+            SELECT s.problem INTO v_name FROM (
+                SELECT 'this session ran SET ROLE ' || pg_catalog.current_setting('role') AS problem
+                WHERE pg_catalog.current_setting('role') <> 'none'
                 UNION ALL
-                SELECT FROM pg_catalog.pg_type t JOIN pg_catalog.pg_type p ON p.typname = t.typname
-                WHERE t.typnamespace = pg_catalog.pg_my_temp_schema()
-                  AND p.typnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog')))
-        ) s LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'app.enter: %', v_name USING ERRCODE = 'PT002';
+                SELECT 'this session has temporary objects that shadow the schema'
+                WHERE pg_catalog.pg_my_temp_schema() <> 0 AND EXISTS (
+                    SELECT FROM pg_catalog.pg_class t JOIN pg_catalog.pg_class p ON p.relname = t.relname
+                    WHERE t.relnamespace = pg_catalog.pg_my_temp_schema()
+                      AND p.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog'))
+                    UNION ALL
+                    SELECT FROM pg_catalog.pg_type t JOIN pg_catalog.pg_type p ON p.typname = t.typname
+                    WHERE t.typnamespace = pg_catalog.pg_my_temp_schema()
+                      AND p.typnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'pg_catalog')))
+            ) s LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'app.enter: %', v_name USING ERRCODE = 'PT002';
+            END IF;
         END IF;
         -- A planted statement under a name pgx uses would run in this
         -- request's context; drop them all (pgx's own, protocol-level

@@ -84,9 +84,9 @@ CREATE FUNCTION app.context(OUT user_id uuid, OUT tenant_id uuid, OUT role text,
                NULLIF(current_setting('app.role', true), ''), current_setting('app.is_owner', true) = 'true'
         INTO user_id, tenant_id, role, is_owner
         FROM app_private.context_keys k
-        WHERE k.id = (SELECT CASE WHEN length(s.key) BETWEEN 1 AND 9 AND translate(s.key, '0123456789', '') = ''
-                                  THEN s.key::integer END
-                      FROM split_part(current_setting('app.seal', true), '.', 1) s(key))
+        WHERE k.id = CASE WHEN length(split_part(current_setting('app.seal', true), '.', 1)) BETWEEN 1 AND 9
+                               AND translate(split_part(current_setting('app.seal', true), '.', 1), '0123456789', '') = ''
+                          THEN split_part(current_setting('app.seal', true), '.', 1)::integer END
           AND (k.not_after IS NULL OR k.not_after > statement_timestamp())
           AND split_part(current_setting('app.seal', true), '.', 2) = encode(app_private.hmac(convert_to(concat_ws('|',
                 'pgtenant-seal-v1', pg_backend_pid(), EXTRACT(epoch FROM transaction_timestamp()),

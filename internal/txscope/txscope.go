@@ -246,7 +246,7 @@ func unresolvedName(err error) bool {
 	}
 	switch pgErr.Code {
 	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName,
-		pgerrcode.InvalidSQLStatementName, // app.enter dropped a statement planted under a name pgx had cached
+		pgerrcode.InvalidSQLStatementName,                   // app.enter dropped a statement planted under a name pgx had cached
 		pgerrcode.QueryCanceled, pgerrcode.LockNotAvailable: // a planted statement_timeout or lock_timeout fires before app.enter's RESET ALL
 		return true
 	}

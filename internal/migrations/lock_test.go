@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgtenant/pgtenant/internal/migrations"
@@ -24,7 +25,12 @@ func TestLockHeldByRuntimeRoleFailsBounded(t *testing.T) {
 	require.NoError(t, err)
 	r.LockTimeout = 500 * time.Millisecond
 
-	for name, key := range map[string]int64{"run lock": 7_236_101_005, "policy lock": 7_236_101_004} {
+	gm, err := database.GenerateAdvisoryLockId("/"+d.Name, "public", "schema_migrations") // as the pgx v5 driver does
+
+	require.NoError(t, err)
+	gmKey, err := strconv.ParseInt(gm, 10, 64)
+	require.NoError(t, err)
+	for name, key := range map[string]int64{"run lock": 7_236_101_005, "policy lock": 7_236_101_004, "golang-migrate's lock": gmKey} {
 		attacker := pgtest.Conn(t, d.RuntimeURL+"&application_name=lock-squatter")
 		_, err = attacker.Exec(ctx, "SELECT pg_advisory_lock($1)", key)
 		require.NoError(t, err, "the runtime role may take any advisory lock")

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgerrcode"
@@ -151,6 +152,13 @@ func (r *Runner) migrator() (*migrate.Migrate, error) {
 	}
 	u, _ := url.Parse(r.url)
 	u.Scheme = "pgx5"
+	// golang-migrate's driver waits for its advisory lock without a bound
+	// when it opens (its LockTimeout covers only the later Lock call), so
+	// the session's lock_timeout bounds it, and its DDL's lock waits too.
+	if q := u.Query(); !q.Has("lock_timeout") {
+		q.Set("lock_timeout", strconv.FormatInt(r.lockTimeout().Milliseconds(), 10))
+		u.RawQuery = q.Encode()
+	}
 	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
 	if err != nil {
 		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
@@ -174,6 +182,9 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	}
 	defer unlock()
 	m, err := r.migrator()
+	if isLockTimeout(err) {
+		return Result{}, lockError(ctx, conn, "golang-migrate's lock", migrateLockKey(r.url), r.lockTimeout())
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -185,8 +196,8 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	upErr := m.Up()
-	if errors.Is(upErr, migrate.ErrLockTimeout) {
-		return Result{}, lockError(ctx, conn, "golang-migrate's lock", 0, r.lockTimeout())
+	if errors.Is(upErr, migrate.ErrLockTimeout) || isLockTimeout(upErr) {
+		return Result{}, lockError(ctx, conn, "golang-migrate's lock", migrateLockKey(r.url), r.lockTimeout())
 	}
 	if err := upErr; err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		var dirty migrate.ErrDirty
@@ -289,9 +300,34 @@ func (r *Runner) runLock(ctx context.Context) (*pgx.Conn, func(), error) {
 	}, nil
 }
 
+// isLockTimeout reports a lock wait cut short by lock_timeout. golang-migrate
+// wraps driver errors without Unwrap, hence the text check too.
 func isLockTimeout(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.LockNotAvailable
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgerrcode.LockNotAvailable
+	}
+	return err != nil && strings.Contains(err.Error(), "(SQLSTATE "+pgerrcode.LockNotAvailable+")")
+}
+
+// migrateLockKey is the advisory lock key golang-migrate's pgx v5 driver
+// takes for a database (schema public, table schema_migrations), 0 when it
+// cannot tell (lockError then names every advisory lock holder).
+func migrateLockKey(rawURL string) int64 {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return 0
+	}
+	// The driver names the database by the URL's path, slash included.
+	id, err := database.GenerateAdvisoryLockId(u.Path, "public", "schema_migrations")
+	if err != nil {
+		return 0
+	}
+	key, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return key
 }
 
 // ErrLockTimeout: a lock the run needs stayed held by another session for
@@ -303,8 +339,8 @@ var ErrLockTimeout = errors.New("migrations: timed out waiting for a lock")
 // into classid, the high half, and objid).
 const holdersSQL = `
 SELECT l.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''),
-       coalesce(a.client_addr::text, 'local'), coalesce(a.state, 'not visible to this role'),
-       coalesce(to_char(now() - a.backend_start, 'HH24:MI:SS'), '?')
+       coalesce(a.client_addr::text, ''),
+       coalesce(to_char(now() - a.backend_start, 'HH24:MI:SS'), '')
 FROM pg_catalog.pg_locks l
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
@@ -319,9 +355,18 @@ func lockError(ctx context.Context, conn *pgx.Conn, what string, key int64, wait
 	if err == nil {
 		for rows.Next() {
 			var pid int32
-			var user, app, addr, state, age string
-			if rows.Scan(&pid, &user, &app, &addr, &state, &age) == nil {
-				holders = append(holders, fmt.Sprintf("pid %d (role %s, application_name %q, from %s, %s, connected for %s)", pid, user, app, addr, state, age))
+			var user, app, addr, age string
+			if rows.Scan(&pid, &user, &app, &addr, &age) == nil {
+				// The connection age shows only to the same role, a
+				// superuser or pg_read_all_stats; without it, how long the
+				// lock has been held is known only as "more than we waited".
+				if addr != "" {
+					addr = ", from " + addr
+				}
+				if age != "" {
+					age = ", connected for " + age
+				}
+				holders = append(holders, fmt.Sprintf("pid %d (role %s, application_name %q%s%s)", pid, user, app, addr, age))
 			}
 		}
 		rows.Close()

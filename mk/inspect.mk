@@ -8,6 +8,7 @@ PSQL ?= psql
 PSQL_FLAGS ?=
 TENANT ?=
 USER_EMAIL ?= dev@example.com
+PROOF_TTL ?= 8h
 TABLE ?=
 RLS_CHECK_FLAGS ?=
 
@@ -17,9 +18,12 @@ if [ -f "$(abspath $(INSPECT_ENV))" ]; then set -a; . "$(abspath $(INSPECT_ENV))
 if [ -z "$$DATABASE_URL" ]; then echo "no DATABASE_URL: run 'make run' (or 'go run ./cmd/devdb start') first, or export DATABASE_URL" >&2; exit 2; fi
 endef
 
-# psql start-up script for `TENANT=... make psql`. app.enter sets the tenant
-# context with set_config(..., true): transaction-local, gone at COMMIT or
-# ROLLBACK. In psql's default autocommit mode every statement is its own
+# psql start-up script for `TENANT=... make psql`. app.enter only grants a
+# context to a caller holding a proof signed with the context key, which
+# the runtime role cannot read: `server context-proof` (through
+# ADMIN_DATABASE_URL, audited) prints one for USER_EMAIL in TENANT, valid for
+# PROOF_TTL. app.enter sets the tenant context with set_config(..., true):
+# transaction-local, gone at COMMIT or ROLLBACK. In psql's default autocommit mode every statement is its own
 # transaction, so the context would vanish after the app.enter line itself;
 # AUTOCOMMIT off keeps one transaction open from app.enter on, and
 # ON_ERROR_ROLLBACK keeps it (and the context) alive after a refused write.
@@ -27,14 +31,14 @@ define PSQL_TENANT_RC
 \set QUIET on
 \set AUTOCOMMIT off
 \set ON_ERROR_ROLLBACK on
-\set enter 'SELECT * FROM app.enter(' :'email' ', ' :'tenant' ');'
+\set enter 'SELECT * FROM app.enter(' :'email' ', ' :'tenant' ', false, ' :'proof' ');'
 \set PROMPT1 '%n@%/ [%:tenant:]%R%x%# '
 \set PROMPT2 '%n@%/ [%:tenant:]%R%x%# '
 \echo 'runtime role, as' :'email' 'in tenant' :'tenant' '(one open transaction; COMMIT or ROLLBACK ends the context; :enter re-enters)'
 \set QUIET off
 :enter
 \set QUIET on
-SELECT coalesce(current_setting('app.tenant_id', true), '') <> '' AS pgtenant_entered \gset
+SELECT app.current_tenant_id() IS NOT NULL AS pgtenant_entered \gset
 \if :pgtenant_entered
 \else
 \echo 'WARNING: no tenant context granted (unknown user, unknown or suspended tenant, or not a member): tenant tables read as empty'
@@ -82,15 +86,19 @@ export POLICIES_SQL
 .PHONY: psql
 psql: export PGTENANT_TENANT = $(TENANT)
 psql: export PGTENANT_USER_EMAIL = $(USER_EMAIL)
-psql: ## psql as the runtime role; TENANT=acme [USER_EMAIL=...] opens a transaction in that tenant's context
+psql: export PGTENANT_PROOF_TTL = $(PROOF_TTL)
+psql: ## psql as the runtime role; TENANT=acme [USER_EMAIL=...] opens a transaction in that tenant's context (proof from `server context-proof`)
 	@$(inspect_env); \
 	if [ -z "$$PGTENANT_TENANT" ]; then \
 		echo "psql as the runtime role, no tenant context (tenant tables read as empty; TENANT=slug enters one)"; \
 		exec $(PSQL) $(PSQL_FLAGS) "$$DATABASE_URL"; \
 	fi; \
+	$(MAKE) --no-print-directory build >/dev/null || exit 1; \
+	proof=$$("$(BIN)/server" context-proof --email "$$PGTENANT_USER_EMAIL" --tenant "$$PGTENANT_TENANT" --ttl "$$PGTENANT_PROOF_TTL" \
+		--reason "make psql: $${USER:-unknown} as $$PGTENANT_USER_EMAIL in $$PGTENANT_TENANT") || exit 1; \
 	rc=$$(mktemp); trap 'rm -f "$$rc"' EXIT; \
 	printf '%s\n' "$$PSQL_TENANT_RC" > "$$rc"; \
-	PSQLRC="$$rc" $(PSQL) $(PSQL_FLAGS) -v tenant="$$PGTENANT_TENANT" -v email="$$PGTENANT_USER_EMAIL" "$$DATABASE_URL"
+	PSQLRC="$$rc" $(PSQL) $(PSQL_FLAGS) -v tenant="$$PGTENANT_TENANT" -v email="$$PGTENANT_USER_EMAIL" -v proof="$$proof" "$$DATABASE_URL"
 
 .PHONY: policies
 policies: export PGTENANT_TABLE = $(TABLE)

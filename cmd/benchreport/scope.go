@@ -1,11 +1,15 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // The rows of the database-level table, in order.
 var scopeVariants = []struct{ op, variant, desc string }{
 	{"read", "floor", "bare pooled query, `WHERE tenant_id = $1`, no RLS (the floor)"},
 	{"read", "scoped", "`txscope.Read`: app.enter pipelined with `ProjectListFirst`"},
+	{"read", "scoped-noguard", "the same without the guard (no proof, no seal, no session reset: the schema before issue 10)"},
 	{"read", "pipelined-setconfig", "yardstick: `set_config` pipelined with the page, under RLS, no identity check"},
 	{"read", "unpipelined", "naive: BEGIN; set_config; page; COMMIT (4 round trips)"},
 	{"write", "plain", "BEGIN; INSERT … RETURNING; COMMIT, unscoped (the write floor)"},
@@ -64,6 +68,7 @@ func scopeTargets(w writer, r *results) {
 		verdict(rtW <= rtP+1), num(rtW, 0), num(rtP, 0),
 		num(r.med(scopeName("write", 1, "scoped"), "x-plain"), 2), num(r.med(scopeName("write", 4, "scoped"), "x-plain"), 2))
 	w("- Identity, membership and role checks add no round trip: %s (they run inside app.enter, in the same pipeline).\n\n", verdict(rtRead == 1 && rtW <= rtP))
+	writeGuard(w, r)
 }
 
 func writeExperiments(w writer, base *results, files []string) {
@@ -100,18 +105,45 @@ func writeAnalysis(w writer) {
 	w("transaction (`TestRoundTrips` pins both). What remains is server CPU per request, which loopback makes visible (a\n")
 	w("round trip here costs about 30 µs, the bare page about 20 µs of server time):\n\n")
 	w("1. The policies themselves cost little: the `pipelined-setconfig` row (the context set from known ids with\n")
-	w("   `set_config`, pipelined with the page, under every policy) reaches about 0.8x. The helpers the policies call\n")
-	w("   (`app.current_tenant_id()` and friends) read settings and are inlined; an earlier version of\n")
-	w("   `app.current_tenant_id()` was a SQL SECURITY DEFINER function that checked the tenant's status, which Postgres\n")
-	w("   re-planned in every statement (about 70 of a statement's 90 µs): the scoped read was 0.23x, HTTP 0.42x the\n")
-	w("   baseline. The status check moved into `app.enter`, which txscope now runs before every read statement.\n")
-	w("2. The rest is `app.enter`: per request it finds the user by email and the tenant with the caller's membership (two\n")
-	w("   index lookups in plans PL/pgSQL keeps for the session), as the runtime role, through the users, tenants and\n")
-	w("   memberships policies. That is the price of checking identity, membership, role and tenant status in the database\n")
-	w("   on every request; the floor checks nothing. The issue's 0.97x was measured for `set_config` with a known tenant id,\n")
-	w("   which is the yardstick row here. With pgbench on the same data (one client), the context statement written as one\n")
-	w("   plain prepared join with `set_config` in its select list, run by a role without RLS, still reached only 0.77x the\n")
-	w("   bare page: a second statement with three index probes is not free, however it is written.\n")
-	w("3. Running `app.enter` as SECURITY DEFINER (the table above) removes the policies from its lookups; it is not\n")
-	w("   adopted because the identity path is meant to run as the runtime role, under RLS (issue 3).\n\n")
+	w("   `set_config`, pipelined with the page, under every policy, on the copy without the guard) reaches about 0.7-0.8x.\n")
+	w("   An earlier `app.current_tenant_id()` was a SQL SECURITY DEFINER function, which Postgres re-plans in every\n")
+	w("   statement (the scoped read was 0.23x); the helpers are inlined SQL, and with the guard they read through\n")
+	w("   `app.context()`, a PL/pgSQL function that checks the seal in one query (PL/pgSQL sets its expressions up again\n")
+	w("   in every transaction, and a read scope runs each statement in its own, so its body is a single query).\n")
+	w("2. `app.enter`: per request it finds the user by email, the tenant and the caller's membership (three index\n")
+	w("   probes, the same on every path), which is the price of checking identity, membership, role and tenant status in\n")
+	w("   the database on every request; the floor checks nothing.\n")
+	w("3. The guard (docs/security.md): `app.enter` checks an HMAC proof, resets the session, drops planted state and\n")
+	w("   seals the context with a second HMAC, and each statement checks the seal. It runs as SECURITY DEFINER (once a\n")
+	w("   measured trade-off not taken), which took the registries' policies out of its lookups. Its cost is the\n")
+	w("   `guard` row: about a quarter of the scoped read's throughput on this machine, over the 10%% budget the issue\n")
+	w("   set. Per request that is roughly +55 µs in `app.enter` and +25 to +45 µs for the seal check of the statement\n")
+	w("   (pgbench, one client, transactions of their own; noisy shared machine).\n\n")
+}
+
+// writeGuard reports the guard's cost (variant guard: the scoped read with
+// the guard against itself without, interleaved) and the non-member
+// lookup timing (BenchmarkEnterNonMember).
+func writeGuard(w writer, r *results) {
+	g1, g4 := r.med(scopeName("read", 1, "guard"), "x-noguard"), r.med(scopeName("read", 4, "guard"), "x-noguard")
+	if math.IsNaN(g1) {
+		return
+	}
+	w("### The guard's cost\n\n")
+	w("The scoped read with the unforgeable context (docs/security.md: proof check, session reset, sealed settings,\n")
+	w("the seal checked by the policies) against the same read on a copy of the database migrated without it, run\n")
+	w("interleaved in the same benchmark: **%s x at 1 client, %s x at 4** (throughput with the guard / without;\n", num(g1, 2), num(g4, 2))
+	w("the budget was >= 0.90). The pipelined-setconfig and unpipelined yardsticks run on that copy too: with the guard a\n")
+	w("context written with `set_config` is a forgery and reads nothing.\n\n")
+	const lk = "BenchmarkEnterNonMember"
+	if e := r.med(lk, "exists-p50-µs"); !math.IsNaN(e) {
+		w("### A non-member's lookup of an existing and a missing tenant\n\n")
+		w("`BenchmarkEnterNonMember`: 1,500 reads of each, interleaved, by a user who is a member of neither tenant (both\n")
+		w("answer 404), on a 200-tenant dataset, with the guard and on the schema before it, in the same run. Medians:\n\n")
+		w("| schema | existing tenant µs | missing tenant µs | existing / missing |\n| --- | ---: | ---: | ---: |\n")
+		w("| before (tenant lookup under the tenants policy) | %s | %s | %s |\n", num(r.med(lk, "before-exists-p50-µs"), 1),
+			num(r.med(lk, "before-missing-p50-µs"), 1), num(r.med(lk, "before-exists/missing"), 3))
+		w("| now (same index probes on both paths) | %s | %s | %s |\n\n", num(e, 1), num(r.med(lk, "missing-p50-µs"), 1),
+			num(r.med(lk, "exists/missing"), 3))
+	}
 }

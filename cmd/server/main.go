@@ -6,6 +6,8 @@
 //	server seed-tenant --name "Acme Corp" [--slug acme] [--member EMAIL:ROLE ...] [--demo]
 //	server owner add EMAIL | remove EMAIL | list
 //	server version
+//	server context-proof --email EMAIL [--tenant T] [--read-only] [--ttl 1h]
+//	server context-key rotate [--grace 24h]
 //
 // Configuration comes from the environment (.env.example lists it).
 //
@@ -74,6 +76,10 @@ commands:
   owner add EMAIL | remove EMAIL | list [--reason TEXT]
                                 grant, revoke or list the global Owner role (audited)
   version                       print the version, VCS revision and Go version
+  context-proof --email EMAIL [--tenant T] [--read-only] [--ttl 1h]
+                                print a proof for app.enter (psql as that user; audited)
+  context-key rotate [--grace 24h]
+                                add a context key, retire the others after the grace (audited)
 
 configuration: environment variables, see .env.example`
 
@@ -108,6 +114,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmdErr = rlsCheck(ctx, cfg, args[1:], stdout, stderr)
 	case "owner":
 		cmdErr = ownerCmd(ctx, cfg, log, args[1:], stdout)
+	case "context-proof":
+		cmdErr = contextProofCmd(ctx, cfg, log, args[1:], stdout)
+	case "context-key":
+		cmdErr = contextKeyCmd(ctx, cfg, log, args[1:], stdout)
 	default:
 		cmdErr = usagef("unknown command %q\n\n%s", args[0], usage)
 	}

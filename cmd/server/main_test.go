@@ -72,6 +72,7 @@ func TestDevModeRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:8080", ":8080", "[::]:8080", "10.1.2.3:8080", "example.com:80"} {
 		r := runCmd(context.Background(), map[string]string{
 			"AUTH_MODE": "dev", "LISTEN_ADDR": addr, "DATABASE_URL": "postgres://x@127.0.0.1:1/x",
+			"ADMIN_DATABASE_URL": "postgres://y@127.0.0.1:1/x",
 		}, "serve")
 		require.Equal(t, exitUsage, r.code, addr)
 		require.Contains(t, r.stderr, "loopback", addr)
@@ -92,7 +93,10 @@ func TestServeRefusesPrivilegedOrStaleDatabase(t *testing.T) {
 		"not migrated":     {empty.RuntimeURL, "not migrated"},
 		"admin not bypass": {d.RuntimeURL, "ADMIN_DATABASE_URL role"},
 	} {
-		env := map[string]string{"AUTH_MODE": "dev", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.url}
+		env := map[string]string{"AUTH_MODE": "dev", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.url, "ADMIN_DATABASE_URL": d.AdminURL}
+		if name == "not migrated" {
+			env["ADMIN_DATABASE_URL"] = empty.AdminURL
+		}
 		if name == "admin not bypass" {
 			env["ADMIN_DATABASE_URL"] = d.RuntimeURL
 		}
@@ -206,7 +210,7 @@ func TestSeedTenantIsIdempotent(t *testing.T) {
 
 func TestCloudflareConfigErrorsNameTheVariable(t *testing.T) {
 	t.Parallel()
-	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x"}
+	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "ADMIN_DATABASE_URL": "postgres://y@127.0.0.1:1/x"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {

@@ -26,6 +26,7 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, out io.W
 	if err != nil {
 		return usageError{err}
 	}
+	r.LockTimeout = cfg.MigrateLockTimeout
 	sub, operands := args[0], args[1:]
 	switch sub {
 	case "up":

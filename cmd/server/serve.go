@@ -26,7 +26,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	if len(args) > 0 {
 		return usagef("serve takes no arguments")
 	}
-	if err := cfg.Require("DATABASE_URL"); err != nil {
+	// The admin pool is needed for the context key too: every tenant
+	// scope signs app.enter with it (txscope, proof.go).
+	if err := cfg.Require("DATABASE_URL", "ADMIN_DATABASE_URL"); err != nil {
 		return usageError{err}
 	}
 	authn, closeAuth, err := newAuthenticator(ctx, cfg, log)

@@ -28,12 +28,39 @@ $$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, pgtenant_app, pgtenant_admin;
 REVOKE ALL ON SCHEMA app FROM PUBLIC;
 
+REVOKE ALL ON SCHEMA app_private FROM PUBLIC, pgtenant_app, pgtenant_admin;
+
 GRANT USAGE ON SCHEMA app TO pgtenant_app, pgtenant_admin;
+-- The context readers (app.context() checks the seal; the helpers inline
+-- to it) and app.audited_writer(), which the admin-audit triggers' WHEN
+-- clause runs as whoever writes.
 GRANT EXECUTE ON FUNCTION
-    app.current_tenant_id(), app.current_user_id(), app.current_user_email(),
-    app.current_member_role(), app.current_is_owner(), app.enter(text, text, boolean)
+    app.context(), app.current_tenant_id(), app.claimed_tenant_id(), app.current_user_id(),
+    app.current_member_role(), app.current_is_owner(), app.audited_writer()
     TO pgtenant_app, pgtenant_admin;
-GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO pgtenant_app;
+GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text) TO pgtenant_app;
+-- The context keys: read by the server through its admin pool, rotated by
+-- `server context-key rotate`. Never the runtime role.
+GRANT EXECUTE ON FUNCTION app.context_keys(), app.context_key_rotate(interval) TO pgtenant_admin;
+
+-- No TEMP for anyone but the database owner: a temporary table is searched
+-- before public when pg_temp is not on search_path, so a TEMP table named
+-- projects, planted on a pooled connection, would be read and written by
+-- the next request on it (issue 10). Only the database owner (or a
+-- superuser) may revoke what PUBLIC holds on a database; when the migrating
+-- role is not the owner, `server serve` refuses to start and rls-check
+-- reports it until someone who is runs this statement.
+DO $$
+BEGIN
+    IF (SELECT d.datdba FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+            = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, pgtenant_app, pgtenant_admin', current_database());
+    ELSE
+        RAISE WARNING 'pgtenant: % does not own database %, so it cannot revoke TEMPORARY from PUBLIC; as the owner run: REVOKE TEMPORARY ON DATABASE % FROM PUBLIC',
+            current_user, current_database(), quote_ident(current_database());
+    END IF;
+END
+$$;
 
 -- Runtime role.
 GRANT SELECT ON tenants, users TO pgtenant_app;

@@ -11,13 +11,25 @@ CREATE POLICY memberships_read ON memberships FOR SELECT
     USING (tenant_id = (SELECT app.current_tenant_id())
            OR user_id = (SELECT app.current_user_id()));
 
+-- app.enter runs as the schema owner, which FORCE subjects to these policies
+-- like anyone, before any context exists: this policy, for the owner only
+-- (the role applying this file), lets it read the memberships of the user
+-- it is resolving (app.entry_user_id, set by app.enter for that one
+-- lookup). The runtime role is not the owner; this policy never applies to it.
+CREATE POLICY memberships_entry ON memberships FOR SELECT TO CURRENT_USER
+    USING (user_id = NULLIF(pg_catalog.current_setting('app.entry_user_id', true), '')::uuid);
+
+-- Writes: the permissive policies name the tenant unchecked (one seal
+-- check less per statement); the restrictive ones below check the sealed
+-- context. Reads keep the checked helpers: memberships_read is the only
+-- SELECT policy.
 CREATE POLICY memberships_insert ON memberships FOR INSERT
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 CREATE POLICY memberships_update ON memberships FOR UPDATE
-    USING (tenant_id = (SELECT app.current_tenant_id()))
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 CREATE POLICY memberships_delete ON memberships FOR DELETE
-    USING (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()));
 
 CREATE POLICY memberships_isolation_insert ON memberships AS RESTRICTIVE FOR INSERT
     WITH CHECK (tenant_id = (SELECT app.current_tenant_id())

@@ -5,9 +5,12 @@ ALTER TABLE projects ENABLE ROW LEVEL SECURITY;
 ALTER TABLE projects FORCE ROW LEVEL SECURITY;
 SELECT app.reset_policies('projects');
 
+-- The permissive policy names the tenant unchecked (app.claimed_tenant_id():
+-- one seal check less per statement); the restrictive one below checks the
+-- sealed context, and a row must pass both.
 CREATE POLICY projects_tenant ON projects
-    USING (tenant_id = (SELECT app.current_tenant_id()))
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 
 CREATE POLICY projects_isolation ON projects AS RESTRICTIVE
     USING (tenant_id = (SELECT app.current_tenant_id()))

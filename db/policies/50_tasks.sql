@@ -5,9 +5,12 @@ ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
 SELECT app.reset_policies('tasks');
 
+-- The permissive policy names the tenant unchecked (app.claimed_tenant_id():
+-- one seal check less per statement); the restrictive one below checks the
+-- sealed context, and a row must pass both.
 CREATE POLICY tasks_tenant ON tasks
-    USING (tenant_id = (SELECT app.current_tenant_id()))
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 
 CREATE POLICY tasks_isolation ON tasks AS RESTRICTIVE
     USING (tenant_id = (SELECT app.current_tenant_id()))

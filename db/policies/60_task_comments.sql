@@ -7,9 +7,12 @@ ALTER TABLE task_comments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE task_comments FORCE ROW LEVEL SECURITY;
 SELECT app.reset_policies('task_comments');
 
+-- The permissive policy names the tenant unchecked (app.claimed_tenant_id():
+-- one seal check less per statement); the restrictive one below checks the
+-- sealed context, and a row must pass both.
 CREATE POLICY task_comments_tenant ON task_comments
-    USING (tenant_id = (SELECT app.current_tenant_id()))
-    WITH CHECK (tenant_id = (SELECT app.current_tenant_id()));
+    USING (tenant_id = (SELECT app.claimed_tenant_id()))
+    WITH CHECK (tenant_id = (SELECT app.claimed_tenant_id()));
 
 CREATE POLICY task_comments_isolation ON task_comments AS RESTRICTIVE
     USING (tenant_id = (SELECT app.current_tenant_id()))

@@ -1,12 +1,14 @@
 -- Members of the tenant in context. memberships is the one tenant table
 -- whose SELECT policy also shows the caller's own memberships in other
--- tenants (for GET /v1/me), so queries here name the context's tenant.
+-- tenants (for GET /v1/me), so queries here name the context's tenant. The
+-- pages filter with app.claimed_tenant_id(): the policies check the sealed
+-- context, this only narrows to its tenant, and keeps an index-ordered plan.
 
 -- name: MemberListFirst :many
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
-WHERE m.tenant_id = app.current_tenant_id()
+WHERE m.tenant_id = app.claimed_tenant_id()
 ORDER BY m.created_at, m.user_id
 LIMIT sqlc.arg('lim');
 
@@ -14,7 +16,7 @@ LIMIT sqlc.arg('lim');
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
-WHERE m.tenant_id = app.current_tenant_id()
+WHERE m.tenant_id = app.claimed_tenant_id()
   AND (m.created_at, m.user_id) > (sqlc.arg('after_created_at')::timestamptz, sqlc.arg('after_user_id')::uuid)
 ORDER BY m.created_at, m.user_id
 LIMIT sqlc.arg('lim');

@@ -4,7 +4,7 @@
 -- runtime role (db/tests/pgtap_test.go); the catalogs are readable by it.
 -- A new tenant table must be added here and get its own visibility file.
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 -- The connection is the one the API uses: subject to RLS.
 SELECT ok(NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
@@ -24,6 +24,7 @@ SELECT ok((SELECT relforcerowsecurity FROM pg_class WHERE oid = 'public.membersh
 SELECT set_eq(
     $$SELECT policyname::text, permissive, cmd FROM pg_policies WHERE schemaname = 'public' AND tablename = 'memberships'$$,
     $$VALUES ('memberships_read', 'PERMISSIVE', 'SELECT'),
+             ('memberships_entry', 'PERMISSIVE', 'SELECT'),
              ('memberships_insert', 'PERMISSIVE', 'INSERT'),
              ('memberships_update', 'PERMISSIVE', 'UPDATE'),
              ('memberships_delete', 'PERMISSIVE', 'DELETE'),
@@ -33,8 +34,12 @@ SELECT set_eq(
     'memberships: exactly the expected policies');
 SELECT is(
     (SELECT count(*) FROM pg_policies WHERE schemaname = 'public' AND tablename = 'memberships'
-        AND permissive = 'PERMISSIVE' AND cmd IN ('SELECT', 'ALL')),
-    1::bigint, 'memberships: memberships_read is the only permissive SELECT policy');
+        AND permissive = 'PERMISSIVE' AND cmd IN ('SELECT', 'ALL') AND roles @> '{public}'),
+    1::bigint, 'memberships: memberships_read is the only permissive SELECT policy for PUBLIC');
+SELECT ok(
+    (SELECT NOT pg_has_role(current_user, r, 'MEMBER') FROM pg_policies, unnest(roles) r
+     WHERE schemaname = 'public' AND tablename = 'memberships' AND policyname = 'memberships_entry'),
+    'memberships: memberships_entry (app.enter''s lookup) applies to the schema owner only, not to this role');
 
 -- projects
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'public.projects'::regclass), 'projects: row-level security enabled');

@@ -11,7 +11,7 @@ SELECT throws_ok($$INSERT INTO projects (tenant_id, name) VALUES ('11111111-1111
                  '42501', NULL, 'no context: insert refused');
 
 -- Partner of alpha.
-SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha')), 'partner', 'alice enters alpha as partner');
+SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha', false, :'proof_alice_alpha')), 'partner', 'alice enters alpha as partner');
 SELECT set_eq('SELECT name FROM projects', ARRAY['alpha-one', 'alpha-two'], 'alpha partner: sees exactly alpha''s projects');
 SELECT is_empty($$SELECT 1 FROM projects WHERE id = 'b1000000-0000-0000-0000-000000000001'$$,
                 'alpha partner: beta''s project is invisible by id');
@@ -30,25 +30,25 @@ SELECT is((SELECT tenant_id FROM projects WHERE name = 'alpha-three'), '11111111
           'alpha partner: tenant_id defaults from the context');
 
 -- Partner of beta.
-SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta')), 'partner', 'bob enters beta as partner');
+SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta', false, :'proof_bob_beta')), 'partner', 'bob enters beta as partner');
 SELECT set_eq('SELECT name FROM projects', ARRAY['beta-secret'], 'beta partner: sees exactly beta''s projects');
 WITH u AS (UPDATE projects SET description = 'touched' WHERE tenant_id = '11111111-1111-1111-1111-111111111111' RETURNING 1)
 SELECT is(count(*), 0::bigint, 'beta partner: update of alpha''s projects touches nothing') FROM u;
 
 -- Platform Owner in beta: the tenant in context, not every tenant.
-SELECT is((SELECT role FROM app.enter('olga@ops.test', 'beta')), 'owner', 'olga enters beta as owner');
+SELECT is((SELECT role FROM app.enter('olga@ops.test', 'beta', false, :'proof_olga_beta')), 'owner', 'olga enters beta as owner');
 SELECT set_eq('SELECT name FROM projects', ARRAY['beta-secret'], 'owner in beta: sees beta''s projects only');
 
 -- Refused contexts: another tenant, a suspended tenant, no membership.
-SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'beta')), NULL::uuid, 'alice is refused beta');
+SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'beta', false, :'proof_alice_beta')), NULL::uuid, 'alice is refused beta');
 SELECT is((SELECT count(*) FROM projects), 0::bigint, 'alice naming beta: no project visible');
-SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma')), NULL::uuid, 'alice is refused suspended gamma');
+SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma', false, :'proof_alice_gamma')), NULL::uuid, 'alice is refused suspended gamma');
 SELECT is((SELECT count(*) FROM projects), 0::bigint, 'alice naming suspended gamma: no project visible');
-SELECT is((SELECT tenant_id FROM app.enter('nina@none.test', 'alpha')), NULL::uuid, 'nina (no membership) is refused alpha');
+SELECT is((SELECT tenant_id FROM app.enter('nina@none.test', 'alpha', false, :'proof_nina_alpha')), NULL::uuid, 'nina (no membership) is refused alpha');
 SELECT is((SELECT count(*) FROM projects), 0::bigint, 'nina naming alpha: no project visible');
 
 -- Client Viewer of alpha (last: the transaction turns read-only).
-SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha')), 'client_viewer', 'vera enters alpha as client viewer');
+SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha', false, :'proof_vera_alpha')), 'client_viewer', 'vera enters alpha as client viewer');
 -- (No set_eq here: it builds temporary tables, which a read-only
 -- transaction refuses.)
 SELECT is(ARRAY(SELECT name FROM projects ORDER BY name), ARRAY['alpha-one', 'alpha-three', 'alpha-two'],

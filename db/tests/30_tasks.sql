@@ -7,7 +7,7 @@ SELECT plan(20);
 SELECT is((SELECT count(*) FROM tasks), 0::bigint, 'no context: no task visible');
 
 -- Partner of alpha.
-SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha')), 'partner', 'alice enters alpha as partner');
+SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha', false, :'proof_alice_alpha')), 'partner', 'alice enters alpha as partner');
 SELECT set_eq('SELECT title FROM tasks', ARRAY['alpha task 1', 'alpha task 2'], 'alpha partner: sees exactly alpha''s tasks');
 SELECT is_empty($$SELECT 1 FROM tasks WHERE id = 'b2000000-0000-0000-0000-000000000001'$$,
                 'alpha partner: beta''s task is invisible by id');
@@ -25,21 +25,21 @@ SELECT lives_ok($$INSERT INTO tasks (project_id, title) VALUES ('a1000000-0000-0
                 'alpha partner: inserts a task into its own project');
 
 -- Partner of beta.
-SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta')), 'partner', 'bob enters beta as partner');
+SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta', false, :'proof_bob_beta')), 'partner', 'bob enters beta as partner');
 SELECT set_eq('SELECT title FROM tasks', ARRAY['beta secret task'], 'beta partner: sees exactly beta''s tasks');
 
 -- Platform Owner in alpha.
-SELECT is((SELECT role FROM app.enter('olga@ops.test', 'alpha')), 'owner', 'olga enters alpha as owner');
+SELECT is((SELECT role FROM app.enter('olga@ops.test', 'alpha', false, :'proof_olga_alpha')), 'owner', 'olga enters alpha as owner');
 SELECT set_eq('SELECT title FROM tasks', ARRAY['alpha task 1', 'alpha task 2', 'alpha task 3'], 'owner in alpha: sees alpha''s tasks only');
 
 -- Refused contexts.
-SELECT is((SELECT tenant_id FROM app.enter('bob@beta.test', 'alpha')), NULL::uuid, 'bob is refused alpha');
+SELECT is((SELECT tenant_id FROM app.enter('bob@beta.test', 'alpha', false, :'proof_bob_alpha')), NULL::uuid, 'bob is refused alpha');
 SELECT is((SELECT count(*) FROM tasks), 0::bigint, 'bob naming alpha: no task visible');
-SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma')), NULL::uuid, 'alice is refused suspended gamma');
+SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma', false, :'proof_alice_gamma')), NULL::uuid, 'alice is refused suspended gamma');
 SELECT is((SELECT count(*) FROM tasks), 0::bigint, 'alice naming suspended gamma: no task visible');
 
 -- Client Viewer of alpha (last).
-SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha')), 'client_viewer', 'vera enters alpha as client viewer');
+SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha', false, :'proof_vera_alpha')), 'client_viewer', 'vera enters alpha as client viewer');
 SELECT is(ARRAY(SELECT title FROM tasks ORDER BY title), ARRAY['alpha task 1', 'alpha task 2', 'alpha task 3'],
           'alpha viewer: sees exactly alpha''s tasks');
 

@@ -10,7 +10,7 @@ SELECT plan(17);
 SELECT is((SELECT count(*) FROM memberships), 0::bigint, 'no context: no membership visible');
 
 -- Partner of alpha: alpha's memberships plus its own in gamma.
-SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha')), 'partner', 'alice enters alpha as partner');
+SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha', false, :'proof_alice_alpha')), 'partner', 'alice enters alpha as partner');
 SELECT set_eq(
     'SELECT tenant_id::text || '' '' || user_id::text FROM memberships',
     ARRAY['11111111-1111-1111-1111-111111111111 aaaaaaaa-0000-0000-0000-000000000001',
@@ -27,7 +27,7 @@ SELECT lives_ok($$INSERT INTO memberships (user_id, role) VALUES ('bbbbbbbb-0000
                 'alpha partner: adds a member to alpha');
 
 -- Partner of beta: beta's memberships (and its new one in alpha, its own).
-SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta')), 'partner', 'bob enters beta as partner');
+SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta', false, :'proof_bob_beta')), 'partner', 'bob enters beta as partner');
 SELECT set_eq(
     'SELECT tenant_id::text || '' '' || user_id::text FROM memberships',
     ARRAY['22222222-2222-2222-2222-222222222222 bbbbbbbb-0000-0000-0000-000000000001',
@@ -37,18 +37,18 @@ WITH d AS (DELETE FROM memberships WHERE tenant_id = '11111111-1111-1111-1111-11
 SELECT is(count(*), 0::bigint, 'beta partner: cannot delete alpha''s memberships, even its own') FROM d;
 
 -- Platform Owner in beta.
-SELECT is((SELECT role FROM app.enter('olga@ops.test', 'beta')), 'owner', 'olga enters beta as owner');
+SELECT is((SELECT role FROM app.enter('olga@ops.test', 'beta', false, :'proof_olga_beta')), 'owner', 'olga enters beta as owner');
 SELECT set_eq(
     'SELECT tenant_id::text || '' '' || user_id::text FROM memberships',
     ARRAY['22222222-2222-2222-2222-222222222222 bbbbbbbb-0000-0000-0000-000000000001'],
     'owner in beta: beta''s memberships only');
 
 -- No membership anywhere.
-SELECT is((SELECT tenant_id FROM app.enter('nina@none.test', 'alpha')), NULL::uuid, 'nina is refused alpha');
+SELECT is((SELECT tenant_id FROM app.enter('nina@none.test', 'alpha', false, :'proof_nina_alpha')), NULL::uuid, 'nina is refused alpha');
 SELECT is((SELECT count(*) FROM memberships), 0::bigint, 'nina: no membership visible');
 
 -- Client Viewer of alpha (last): reads alpha's memberships, writes nothing.
-SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha')), 'client_viewer', 'vera enters alpha as client viewer');
+SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha', false, :'proof_vera_alpha')), 'client_viewer', 'vera enters alpha as client viewer');
 SELECT is(
     ARRAY(SELECT tenant_id::text || ' ' || user_id::text FROM memberships ORDER BY 1),
     ARRAY['11111111-1111-1111-1111-111111111111 aaaaaaaa-0000-0000-0000-000000000001',

@@ -10,7 +10,7 @@ SELECT plan(19);
 SELECT is((SELECT count(*) FROM task_comments), 0::bigint, 'no context: no comment visible');
 
 -- Partner of alpha.
-SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha')), 'partner', 'alice enters alpha as partner');
+SELECT is((SELECT role FROM app.enter('alice@alpha.test', 'alpha', false, :'proof_alice_alpha')), 'partner', 'alice enters alpha as partner');
 SELECT set_eq('SELECT body FROM task_comments', ARRAY['alpha comment'], 'alpha partner: sees exactly alpha''s comments');
 SELECT is_empty($$SELECT 1 FROM task_comments WHERE id = 'b3000000-0000-0000-0000-000000000001'$$,
                 'alpha partner: beta''s comment is invisible by id');
@@ -30,17 +30,17 @@ SELECT is((SELECT author_id FROM task_comments WHERE body = 'alpha comment 2'), 
           'alpha partner: author_id defaults from the context');
 
 -- Partner of beta.
-SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta')), 'partner', 'bob enters beta as partner');
+SELECT is((SELECT role FROM app.enter('bob@beta.test', 'beta', false, :'proof_bob_beta')), 'partner', 'bob enters beta as partner');
 SELECT set_eq('SELECT body FROM task_comments', ARRAY['beta secret comment'], 'beta partner: sees exactly beta''s comments');
 
 -- Refused contexts.
-SELECT is((SELECT tenant_id FROM app.enter('bob@beta.test', 'alpha')), NULL::uuid, 'bob is refused alpha');
+SELECT is((SELECT tenant_id FROM app.enter('bob@beta.test', 'alpha', false, :'proof_bob_alpha')), NULL::uuid, 'bob is refused alpha');
 SELECT is((SELECT count(*) FROM task_comments), 0::bigint, 'bob naming alpha: no comment visible');
-SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma')), NULL::uuid, 'alice is refused suspended gamma');
+SELECT is((SELECT tenant_id FROM app.enter('alice@alpha.test', 'gamma', false, :'proof_alice_gamma')), NULL::uuid, 'alice is refused suspended gamma');
 SELECT is((SELECT count(*) FROM task_comments), 0::bigint, 'alice naming suspended gamma: no comment visible');
 
 -- Client Viewer of alpha (last).
-SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha')), 'client_viewer', 'vera enters alpha as client viewer');
+SELECT is((SELECT role FROM app.enter('vera@alpha.test', 'alpha', false, :'proof_vera_alpha')), 'client_viewer', 'vera enters alpha as client viewer');
 SELECT is(ARRAY(SELECT body FROM task_comments ORDER BY body), ARRAY['alpha comment', 'alpha comment 2'],
           'alpha viewer: sees exactly alpha''s comments');
 

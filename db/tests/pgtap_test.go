@@ -51,6 +51,10 @@ func requirePgTAP(t *testing.T, d *pgtest.DB) string {
 
 // setup returns a migrated database with pgTAP installed (by a superuser:
 // the runtime role cannot create extensions) and the fixtures inserted.
+// pgTAP keeps its plan and results in temporary tables, so the test's
+// runtime login (only) may create them in this database: the guard tests in
+// internal/txscope show what TEMP would otherwise allow and that app.enter
+// refuses a temporary table shadowing the schema.
 func setup(t *testing.T) (*pgtest.DB, string) {
 	t.Helper()
 	d := pgtest.New(t)
@@ -60,7 +64,34 @@ func setup(t *testing.T) (*pgtest.DB, string) {
 	fx := d.Fixtures(t)
 	fx.Exec(t, "CREATE EXTENSION pgtap")
 	fx.Exec(t, string(seed))
+	fx.Exec(t, "GRANT TEMPORARY ON DATABASE "+d.Name+" TO "+pgtest.RuntimeRole)
 	return d, prove
+}
+
+// enterRE finds the app.enter calls of the test files; each names the psql
+// variable holding its proof.
+var enterRE = regexp.MustCompile(`app\.enter\('([^']*)', '([^']*)', (true|false), :'(\w+)'\)`)
+
+// proofVars returns pg_prove --set arguments with a proof for every
+// app.enter call in files, signed with the database's key the way the
+// server signs its own: the files run as the runtime role and may only
+// enter the contexts the harness hands them proofs for.
+func proofVars(t *testing.T, d *pgtest.DB, files []string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var args []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range enterRE.FindAllStringSubmatch(string(b), -1) {
+			if seen[m[4]] {
+				continue
+			}
+			seen[m[4]] = true
+			args = append(args, "--set", m[4]+"="+d.Proof(t, m[1], m[2], m[3] == "true"))
+		}
+	}
+	return args
 }
 
 // testFiles returns the pgTAP files in run order, and the number of tests
@@ -111,7 +142,8 @@ func prove(t *testing.T, bin string, d *pgtest.DB, files ...string) proveResult 
 	if mode := u.Query().Get("sslmode"); mode != "" {
 		env = append(env, "PGSSLMODE="+mode)
 	}
-	cmd := exec.Command(bin, append([]string{"--verbose", "--nocolor"}, files...)...)
+	args := append([]string{"--verbose", "--nocolor"}, proofVars(t, d, files)...)
+	cmd := exec.Command(bin, append(args, files...)...)
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -24,6 +24,10 @@ type Config struct {
 	DatabaseURL        string // DATABASE_URL: runtime role
 	AdminDatabaseURL   string // ADMIN_DATABASE_URL: BYPASSRLS admin role
 	MigrateDatabaseURL string // MIGRATE_DATABASE_URL: schema owner
+	// MigrateLockTimeout is MIGRATE_LOCK_TIMEOUT (default 2m): how long
+	// migrate waits for a lock another session holds before failing with
+	// the holder's name.
+	MigrateLockTimeout time.Duration
 
 	ListenAddr      string        // LISTEN_ADDR (default 127.0.0.1:8080)
 	AuthMode        auth.Mode     // AUTH_MODE (default cloudflare)
@@ -32,9 +36,11 @@ type Config struct {
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT (default 10s)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT (default 20s)
 	BodyLimit       int64         // MAX_BODY_BYTES (default 1048576)
-	DBMaxConns      int32         // DB_MAX_CONNS (default 10)
-	LogLevel        slog.Level    // LOG_LEVEL: debug|info|warn|error (default info)
-	LogFormat       string        // LOG_FORMAT: json|text (default json)
+	// DBMaxConns is DB_MAX_CONNS; 0 when unset, so a URL's own
+	// pool_max_conns stands (txscope defaults to 10 without either).
+	DBMaxConns int32
+	LogLevel   slog.Level // LOG_LEVEL: debug|info|warn|error (default info)
+	LogFormat  string     // LOG_FORMAT: json|text (default json)
 
 	// Cloudflare Access (AUTH_MODE=cloudflare).
 	CFTeamDomain    string            // CF_ACCESS_TEAM_DOMAIN
@@ -95,10 +101,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.fail("LISTEN_ADDR", "must be host:port")
 	}
 	c.RequestTimeout = c.duration(getenv, "REQUEST_TIMEOUT", 10*time.Second, time.Second, 10*time.Minute)
+	c.MigrateLockTimeout = c.duration(getenv, "MIGRATE_LOCK_TIMEOUT", 2*time.Minute, time.Second, time.Hour)
 	c.ShutdownTimeout = c.duration(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
 	c.CFSkew = c.duration(getenv, "CF_ACCESS_SKEW", 30*time.Second, 0, 60*time.Second)
 	c.BodyLimit = c.integer(getenv, "MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
-	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 10, 1, 1000))
+	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 0, 1, 1000))
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
 		c.fail("LOG_LEVEL", "must be debug, info, warn or error")
 	}

@@ -22,6 +22,8 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "127.0.0.1:8080", c.ListenAddr)
 	require.EqualValues(t, "cloudflare", c.AuthMode)
 	require.Equal(t, 10*time.Second, c.RequestTimeout)
+	require.Equal(t, 2*time.Minute, c.MigrateLockTimeout)
+	require.Zero(t, c.DBMaxConns, "unset: the URL's pool_max_conns (or txscope's 10) decides")
 	require.Equal(t, 30*time.Second, c.CFSkew)
 	require.EqualValues(t, 1<<20, c.BodyLimit)
 	require.True(t, c.ListenIsLoopback())
@@ -50,7 +52,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"DATABASE_URL": "mysql://x", "AUTH_MODE": "none", "LISTEN_ADDR": "8080", "REQUEST_TIMEOUT": "0s",
 		"CF_ACCESS_SKEW": "2m", "MAX_BODY_BYTES": "10", "DB_MAX_CONNS": "-1", "LOG_LEVEL": "loud",
 		"LOG_FORMAT": "xml", "TRUSTED_PROXY_CIDRS": "10.0.0.0/33", "BASE_DOMAIN": "localhost",
-		"CF_ACCESS_SERVICE_TOKENS": "x=not-an-email",
+		"CF_ACCESS_SERVICE_TOKENS": "x=not-an-email", "MIGRATE_LOCK_TIMEOUT": "0s",
 	} {
 		_, err := Load(env(name, val))
 		require.ErrorContains(t, err, name, val)

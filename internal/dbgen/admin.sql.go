@@ -14,7 +14,7 @@ import (
 )
 
 const adminAuditList = `-- name: AdminAuditList :many
-SELECT id, at, actor_user_id, actor_email, actor_role, reason, action, tenant_ids, request_id, client_addr, detail FROM audit_log
+SELECT id, at, actor_user_id, actor_email, actor_role, reason, action, tenant_ids, request_id, client_addr, detail, xact, db_user FROM audit_log
 WHERE ($1::uuid IS NULL OR tenant_ids @> ARRAY[$1::uuid])
   AND ($2::text IS NULL OR actor_email = $2::text)
   AND ($3::timestamptz IS NULL OR at >= $3::timestamptz)
@@ -63,6 +63,8 @@ func (q *Queries) AdminAuditList(ctx context.Context, arg AdminAuditListParams) 
 			&i.RequestID,
 			&i.ClientAddr,
 			&i.Detail,
+			&i.Xact,
+			&i.DbUser,
 		); err != nil {
 			return nil, err
 		}

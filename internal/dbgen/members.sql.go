@@ -68,7 +68,7 @@ const memberListAfter = `-- name: MemberListAfter :many
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
-WHERE m.tenant_id = app.current_tenant_id()
+WHERE m.tenant_id = app.claimed_tenant_id()
   AND (m.created_at, m.user_id) > ($1::timestamptz, $2::uuid)
 ORDER BY m.created_at, m.user_id
 LIMIT $3
@@ -121,7 +121,7 @@ const memberListFirst = `-- name: MemberListFirst :many
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
 JOIN users u ON u.id = m.user_id
-WHERE m.tenant_id = app.current_tenant_id()
+WHERE m.tenant_id = app.claimed_tenant_id()
 ORDER BY m.created_at, m.user_id
 LIMIT $1
 `
@@ -137,7 +137,9 @@ type MemberListFirstRow struct {
 
 // Members of the tenant in context. memberships is the one tenant table
 // whose SELECT policy also shows the caller's own memberships in other
-// tenants (for GET /v1/me), so queries here name the context's tenant.
+// tenants (for GET /v1/me), so queries here name the context's tenant. The
+// pages filter with app.claimed_tenant_id(): the policies check the sealed
+// context, this only narrows to its tenant, and keeps an index-ordered plan.
 func (q *Queries) MemberListFirst(ctx context.Context, lim int32) ([]MemberListFirstRow, error) {
 	rows, err := q.db.Query(ctx, memberListFirst, lim)
 	if err != nil {

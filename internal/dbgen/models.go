@@ -11,6 +11,13 @@ import (
 	"github.com/google/uuid"
 )
 
+type AppPrivateContextKey struct {
+	ID        int32
+	Secret    []byte
+	CreatedAt time.Time
+	NotAfter  *time.Time
+}
+
 type AuditLog struct {
 	ID          int64
 	At          time.Time
@@ -23,6 +30,8 @@ type AuditLog struct {
 	RequestID   string
 	ClientAddr  string
 	Detail      json.RawMessage
+	Xact        int64
+	DbUser      string
 }
 
 type Membership struct {

@@ -27,11 +27,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtenant/pgtenant/db"
 )
@@ -112,7 +116,18 @@ func Latest() (uint, error) {
 // Runner applies migrations to the database behind an owner-role URL.
 type Runner struct {
 	url string
+	// LockTimeout bounds every wait for a lock: the run lock, the policy
+	// lock, golang-migrate's own lock and the table locks of the policy
+	// files. Any role may take any advisory lock (pg_advisory_lock is
+	// granted to PUBLIC), so the runtime role could otherwise block every
+	// deploy forever; after LockTimeout the run fails with an error naming
+	// the holder. Zero means DefaultLockTimeout.
+	LockTimeout time.Duration
 }
+
+// DefaultLockTimeout is how long a run waits for a lock by default: long
+// enough for a concurrent deploy's migrations, short enough to notice.
+const DefaultLockTimeout = 2 * time.Minute
 
 // New returns a Runner for databaseURL (postgres:// or postgresql://).
 func New(databaseURL string) (*Runner, error) {
@@ -123,6 +138,13 @@ func New(databaseURL string) (*Runner, error) {
 	return &Runner{url: databaseURL}, nil
 }
 
+func (r *Runner) lockTimeout() time.Duration {
+	if r.LockTimeout > 0 {
+		return r.LockTimeout
+	}
+	return DefaultLockTimeout
+}
+
 func (r *Runner) migrator() (*migrate.Migrate, error) {
 	src, err := iofs.New(db.Schema, "schema")
 	if err != nil {
@@ -130,10 +152,18 @@ func (r *Runner) migrator() (*migrate.Migrate, error) {
 	}
 	u, _ := url.Parse(r.url)
 	u.Scheme = "pgx5"
+	// golang-migrate's driver waits for its advisory lock without a bound
+	// when it opens (its LockTimeout covers only the later Lock call), so
+	// the session's lock_timeout bounds it, and its DDL's lock waits too.
+	if q := u.Query(); !q.Has("lock_timeout") {
+		q.Set("lock_timeout", strconv.FormatInt(r.lockTimeout().Milliseconds(), 10))
+		u.RawQuery = q.Encode()
+	}
 	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
 	if err != nil {
 		return nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
 	}
+	m.LockTimeout = r.lockTimeout()
 	return m, nil
 }
 
@@ -152,6 +182,9 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	}
 	defer unlock()
 	m, err := r.migrator()
+	if isLockTimeout(err) {
+		return Result{}, lockError(ctx, conn, "golang-migrate's lock", migrateLockKey(r.url), r.lockTimeout())
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -163,6 +196,9 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	upErr := m.Up()
+	if errors.Is(upErr, migrate.ErrLockTimeout) || isLockTimeout(upErr) {
+		return Result{}, lockError(ctx, conn, "golang-migrate's lock", migrateLockKey(r.url), r.lockTimeout())
+	}
 	if err := upErr; err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		var dirty migrate.ErrDirty
 		if errors.As(err, &dirty) {
@@ -178,7 +214,7 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	// for the lock and found nothing to do), every policy file is applied
 	// again: a down/up cycle may have recreated functions or tables with
 	// default privileges.
-	applied, err := applyPolicies(ctx, conn, upErr == nil)
+	applied, err := applyPolicies(ctx, conn, upErr == nil, r.lockTimeout())
 	return Result{From: from, To: to, PoliciesApplied: applied}, err
 }
 
@@ -209,7 +245,9 @@ func (r *Runner) Down(ctx context.Context, n int) (Result, error) {
 	if dirty {
 		return Result{}, ErrDirty
 	}
-	if err := m.Steps(-n); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+	if err := m.Steps(-n); errors.Is(err, migrate.ErrLockTimeout) {
+		return Result{}, fmt.Errorf("migrations: down %d: %w", n, err)
+	} else if err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return Result{}, fmt.Errorf("migrations: down %d: %w", n, err)
 	}
 	to, _, err := m.Version()
@@ -231,23 +269,117 @@ func (r *Runner) Force(_ context.Context, version int) error {
 }
 
 // runLock connects and takes the session advisory lock that serializes
-// whole Up and Down runs, waiting for a concurrent run to finish. The policy
-// step runs on the same connection. The returned function releases the lock
-// and closes the connection (closing the session alone would also release it).
+// whole Up and Down runs, waiting for a concurrent run to finish, but not
+// longer than LockTimeout (lock_timeout bounds advisory locks too, and
+// every later lock wait of this session: the policy lock and the table
+// locks the policy files take). The policy step runs on the same
+// connection. The returned function releases the lock and closes the
+// connection (closing the session alone would also release it).
 func (r *Runner) runLock(ctx context.Context) (*pgx.Conn, func(), error) {
 	conn, err := pgx.Connect(ctx, r.url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("migrations: connect: %w", redact(err, r.url))
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
+	fail := func(err error) (*pgx.Conn, func(), error) {
 		conn.Close(context.WithoutCancel(ctx))
-		return nil, nil, fmt.Errorf("migrations: lock: %w", err)
+		return nil, nil, err
+	}
+	if _, err := conn.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", strconv.FormatInt(r.lockTimeout().Milliseconds(), 10)); err != nil {
+		return fail(fmt.Errorf("migrations: lock: %w", err))
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(runLockKey)); err != nil {
+		if isLockTimeout(err) {
+			return fail(lockError(ctx, conn, "the migration run lock", runLockKey, r.lockTimeout()))
+		}
+		return fail(fmt.Errorf("migrations: lock: %w", err))
 	}
 	return conn, func() {
 		bg := context.WithoutCancel(ctx)
 		_, _ = conn.Exec(bg, "SELECT pg_advisory_unlock($1)", int64(runLockKey))
 		conn.Close(bg)
 	}, nil
+}
+
+// isLockTimeout reports a lock wait cut short by lock_timeout. golang-migrate
+// wraps driver errors without Unwrap, hence the text check too.
+func isLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgerrcode.LockNotAvailable
+	}
+	return err != nil && strings.Contains(err.Error(), "(SQLSTATE "+pgerrcode.LockNotAvailable+")")
+}
+
+// migrateLockKey is the advisory lock key golang-migrate's pgx v5 driver
+// takes for a database (schema public, table schema_migrations), 0 when it
+// cannot tell (lockError then names every advisory lock holder).
+func migrateLockKey(rawURL string) int64 {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return 0
+	}
+	// The driver names the database by the URL's path, slash included.
+	id, err := database.GenerateAdvisoryLockId(u.Path, "public", "schema_migrations")
+	if err != nil {
+		return 0
+	}
+	key, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return key
+}
+
+// ErrLockTimeout: a lock the run needs stayed held by another session for
+// longer than the Runner's LockTimeout.
+var ErrLockTimeout = errors.New("migrations: timed out waiting for a lock")
+
+// holdersSQL describes the sessions holding advisory locks in this
+// database: key 0 for any, else the one key (pg_locks splits a bigint key
+// into classid, the high half, and objid).
+const holdersSQL = `
+SELECT l.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''),
+       coalesce(a.client_addr::text, ''),
+       coalesce(to_char(now() - a.backend_start, 'HH24:MI:SS'), '')
+FROM pg_catalog.pg_locks l
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+  AND ($1::bigint = 0 OR ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint)
+ORDER BY l.pid`
+
+// lockError names who holds the lock the run gave up on.
+func lockError(ctx context.Context, conn *pgx.Conn, what string, key int64, waited time.Duration) error {
+	rows, err := conn.Query(context.WithoutCancel(ctx), holdersSQL, key)
+	var holders []string
+	if err == nil {
+		for rows.Next() {
+			var pid int32
+			var user, app, addr, age string
+			if rows.Scan(&pid, &user, &app, &addr, &age) == nil {
+				// The connection age shows only to the same role, a
+				// superuser or pg_read_all_stats; without it, how long the
+				// lock has been held is known only as "more than we waited".
+				if addr != "" {
+					addr = ", from " + addr
+				}
+				if age != "" {
+					age = ", connected for " + age
+				}
+				holders = append(holders, fmt.Sprintf("pid %d (role %s, application_name %q%s%s)", pid, user, app, addr, age))
+			}
+		}
+		rows.Close()
+	}
+	who := "a session this role cannot see"
+	if err != nil {
+		who += " (" + err.Error() + ")"
+	}
+	if len(holders) > 0 {
+		who = strings.Join(holders, "; ")
+	}
+	return fmt.Errorf("%w: %s held for more than %s by %s; end that session (SELECT pg_terminate_backend(pid)) or raise MIGRATE_LOCK_TIMEOUT",
+		ErrLockTimeout, what, waited, who)
 }
 
 // ApplyPolicies applies the policy files whose checksum or schema version
@@ -259,12 +391,12 @@ func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	return applyPolicies(ctx, conn, false)
+	return applyPolicies(ctx, conn, false, r.lockTimeout())
 }
 
 // applyPolicies applies the policy files on conn (all of them when all is
 // set, else those that changed). The caller holds the run lock.
-func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool) ([]string, error) {
+func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Duration) ([]string, error) {
 	files, err := Policies()
 	if err != nil {
 		return nil, err
@@ -272,7 +404,17 @@ func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool) ([]string, err
 
 	var applied []string
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// In a savepoint, so that after a timeout the transaction can still
+		// ask who holds the lock.
+		if _, err := tx.Exec(ctx, "SAVEPOINT policy_lock"); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(policyLockKey)); err != nil {
+			if isLockTimeout(err) {
+				if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT policy_lock"); rerr == nil {
+					return lockError(ctx, conn, "the policy lock", policyLockKey, waited)
+				}
+			}
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+PolicyStateTable+` (

@@ -52,9 +52,11 @@ type benchEnv struct {
 	d       *perf.Dataset
 	tenants []int // tenants used, round robin
 	scope   *txscope.Scope
-	floor   *pgxpool.Pool // admin role (BYPASSRLS): the unscoped baselines
-	raw     *pgxpool.Pool // runtime role without txscope: the decompositions
-	seq     atomic.Int64  // unique names for inserts
+	noGuard *txscope.Scope // the same, on a database without the guard (noguard_test.go)
+	floor   *pgxpool.Pool  // admin role (BYPASSRLS): the unscoped read baseline
+	plainW  *pgxpool.Pool  // admin role on the no-guard database: the write baseline (no audit row demanded)
+	raw     *pgxpool.Pool  // runtime role without txscope, on the no-guard database: the decompositions
+	seq     atomic.Int64   // unique names for inserts
 	ops     map[string]op
 }
 
@@ -91,11 +93,22 @@ func setupBench(b *testing.B) *benchEnv {
 	}
 	scopeRT, floorRT, rawRT := &pgtest.RoundTrips{}, &pgtest.RoundTrips{}, &pgtest.RoundTrips{}
 	e.scope = kit.Scope(b, db, kit.Traced(scopeRT), func(c *txscope.Config) { c.MaxConns = poolSize })
+	ngDB := noGuardDB(b, d)
+	noGuardRT := &pgtest.RoundTrips{}
+	e.noGuard = kit.Scope(b, ngDB, kit.Traced(noGuardRT), func(c *txscope.Config) { c.MaxConns = poolSize })
 	e.floor = newPool(b, db.AdminURL, floorRT)
-	e.raw = newPool(b, db.RuntimeURL, rawRT)
+	// The admin role's writes now need an audit row in their transaction;
+	// the plain-write baseline is a bare BEGIN/INSERT/COMMIT, so it writes
+	// where that rule does not exist.
+	e.plainW = newPool(b, ngDB.AdminURL, floorRT)
+	// The yardsticks set the context with set_config themselves: with the
+	// guard that is a forgery and reads nothing, so they run where there is
+	// none.
+	e.raw = newPool(b, ngDB.RuntimeURL, rawRT)
 	e.ops = map[string]op{
 		"read/floor":               {e.floorRead, floorRT},
 		"read/scoped":              {e.scopedRead, scopeRT},
+		"read/scoped-noguard":      {e.noGuardRead, noGuardRT},
 		"read/pipelined-setconfig": {e.pipelinedSetConfigRead, rawRT},
 		"read/unpipelined":         {e.unpipelinedRead, rawRT},
 		"write/plain":              {e.plainWrite, floorRT},
@@ -155,6 +168,15 @@ func (e *benchEnv) scopedRead(ctx context.Context, w, i int) error {
 	})
 }
 
+// noGuardRead is scopedRead on the database without the guard: what the
+// same read cost before app.enter demanded a proof and the helpers checked
+// a seal.
+func (e *benchEnv) noGuardRead(ctx context.Context, w, i int) error {
+	return e.noGuard.Read(ctx, e.who(e.tenant(w, i)), func(tx *txscope.Tx) error {
+		return checkPage(tx.Q.ProjectListFirst(ctx, pageSize))
+	})
+}
+
 // pipelinedSetConfigRead isolates the price of RLS plus context settings
 // from app.enter's identity resolution: the settings are set from values
 // the client already knows, pipelined with the page (one round trip, one
@@ -209,7 +231,7 @@ func (e *benchEnv) name(w int) string {
 // plainWrite: BEGIN, INSERT ... RETURNING, COMMIT on a bare pooled
 // connection, tenant named explicitly. Three round trips.
 func (e *benchEnv) plainWrite(ctx context.Context, w, i int) error {
-	tx, err := e.floor.Begin(ctx)
+	tx, err := e.plainW.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -312,6 +334,8 @@ func measure(b *testing.B, clients int, target op, ref *op, refName string) {
 //
 //	op=read  variant=floor                the page on a bare pooled connection, WHERE tenant_id = $1
 //	op=read  variant=scoped               txscope.Read: app.enter pipelined with the page (x-floor)
+//	op=read  variant=scoped-noguard       the same on a database without the guard (x-floor)
+//	op=read  variant=guard                the scoped read against scoped-noguard, interleaved (x-noguard)
 //	op=read  variant=pipelined-setconfig  set_config pipelined with the page, no identity check (x-floor)
 //	op=read  variant=unpipelined          BEGIN; set_config; page; COMMIT: four round trips (x-floor)
 //	op=write variant=plain                BEGIN; INSERT ... RETURNING; COMMIT, unscoped
@@ -322,7 +346,7 @@ func measure(b *testing.B, clients int, target op, ref *op, refName string) {
 // most one round trip more than plain.
 func BenchmarkScope(b *testing.B) {
 	e := setupBench(b)
-	floor, plain := e.ops["read/floor"], e.ops["write/plain"]
+	floor, plain, noGuard := e.ops["read/floor"], e.ops["write/plain"], e.ops["read/scoped-noguard"]
 	for _, clients := range []int{1, 4} {
 		for _, v := range []struct {
 			op, variant string
@@ -331,12 +355,17 @@ func BenchmarkScope(b *testing.B) {
 		}{
 			{"read", "floor", nil, ""},
 			{"read", "scoped", &floor, "floor"},
+			{"read", "scoped-noguard", &floor, "floor"},
+			{"read", "guard", &noGuard, "noguard"},
 			{"read", "pipelined-setconfig", &floor, "floor"},
 			{"read", "unpipelined", &floor, "floor"},
 			{"write", "plain", nil, ""},
 			{"write", "scoped", &plain, "plain"},
 		} {
 			target := e.ops[v.op+"/"+v.variant]
+			if v.variant == "guard" {
+				target = e.ops["read/scoped"]
+			}
 			b.Run(fmt.Sprintf("op=%s/clients=%d/variant=%s", v.op, clients, v.variant), func(b *testing.B) {
 				measure(b, clients, target, v.ref, v.refName)
 			})

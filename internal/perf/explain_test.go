@@ -136,7 +136,10 @@ func versions() []time.Time { return []time.Time{perf.Epoch} }
 
 // explainFixture picks parameters in the generated data. Tenant 0 is the
 // largest.
-type explainFixture struct{ d *perf.Dataset }
+type explainFixture struct {
+	d                      *perf.Dataset
+	tenantProof, userProof string // for app.enter as the fixture's partner, with and without the tenant
+}
 
 func (f *explainFixture) project(j int64) uuid.UUID { return f.d.ProjectID(0, j) }
 
@@ -238,7 +241,9 @@ func TestExplainQueries(t *testing.T) {
 		require.True(t, tenantTables[want], "tenant table %s not found", want)
 	}
 
-	f := &explainFixture{d: d}
+	f := &explainFixture{d: d,
+		tenantProof: db.Proof(t, d.MemberEmail(0, 0), d.TenantSlug(0), false),
+		userProof:   db.Proof(t, d.MemberEmail(0, 0), "", false)}
 	runtime := pgtest.Conn(t, db.RuntimeURL)
 	admin := pgtest.Conn(t, db.AdminURL)
 	queries := sqlcQueries(t)
@@ -304,20 +309,21 @@ func explain(ctx context.Context, conn *pgx.Conn, f *explainFixture, q sqlcQuery
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "DEALLOCATE perf_explain")
 	}()
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)", mode); err != nil {
-		return nil, "", err
-	}
 	switch r.as {
 	case asTenant:
 		var tid *uuid.UUID
-		if err := tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, $2, false)",
-			f.d.MemberEmail(0, 0), f.d.TenantSlug(0)).Scan(&tid); err != nil || tid == nil {
+		if err := tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, $2, false, $3)",
+			f.d.MemberEmail(0, 0), f.d.TenantSlug(0), f.tenantProof).Scan(&tid); err != nil || tid == nil {
 			return nil, "", fmt.Errorf("app.enter refused the fixture's partner: %v", err)
 		}
 	case asUser:
-		if _, err := tx.Exec(ctx, "SELECT * FROM app.enter($1, '', false)", f.d.MemberEmail(0, 0)); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT * FROM app.enter($1, '', false, $2)", f.d.MemberEmail(0, 0), f.userProof); err != nil {
 			return nil, "", err
 		}
+	}
+	// After app.enter, which resets the session's settings.
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)", mode); err != nil {
+		return nil, "", err
 	}
 	// PREPARE infers the parameter types exactly as pgx's Parse does;
 	// EXECUTE takes the values as untyped literals, coerced to those types.

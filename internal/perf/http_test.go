@@ -510,7 +510,7 @@ func TestHTTPBaselineServer(t *testing.T) {
 	}
 	defer v.Close()
 	authn := auth.Cloudflare(v, auth.CloudflareOptions{})
-	scope, err := txscope.Open(ctx, txscope.Config{DatabaseURL: os.Getenv("DATABASE_URL"), MaxConns: dbMaxConns, Logger: log})
+	scope, err := txscope.Open(ctx, txscope.Config{DatabaseURL: os.Getenv("DATABASE_URL"), AdminDatabaseURL: os.Getenv("ADMIN_DATABASE_URL"), MaxConns: dbMaxConns, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

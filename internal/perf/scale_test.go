@@ -178,7 +178,7 @@ func setupScale(b *testing.B, n int64) *scaleEnv {
 		appendFile(b, filepath.Join(*resultsDir, "scale-load.txt"), line)
 	}
 	s := &scaleEnv{d: d, rnd: 1}
-	s.scope = kit.Scope(b, db, func(c *txscope.Config) { c.MaxConns, c.AdminDatabaseURL = 2, "" })
+	s.scope = kit.Scope(b, db, func(c *txscope.Config) { c.MaxConns = 2 })
 	s.bare = newPool(b, db.AdminURL, &pgtest.RoundTrips{})
 	if *scalePrewarm {
 		super := pgtest.Conn(b, db.SuperURL)

@@ -301,6 +301,12 @@ func newDatabase(t testing.TB, name, tpl string) *DB {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() { dropDatabase(context.Background(), name) })
+	// A clone gets the default database ACL back (PUBLIC may create TEMP
+	// tables); the migrations revoked that on the template
+	// (db/policies/00_grants.sql), so do it again here.
+	if _, err := conn.Exec(ctx, "REVOKE TEMPORARY ON DATABASE "+name+" FROM PUBLIC"); err != nil {
+		t.Fatalf("pgtest: revoke temp: %v", err)
+	}
 	return &DB{
 		Name:       name,
 		OwnerURL:   withDB(server.super, name, OwnerRole, password),

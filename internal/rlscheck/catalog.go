@@ -38,6 +38,7 @@ type catalog struct {
 	databaseCreate []string            // runtime roles with CREATE on the database
 	exprs          *exprCatalog        // expression trees and what they refer to (catalog_expr.go)
 	drift          *driftCatalog       // the catalog as the drift rules compare it (expectation.go)
+	guardCatalog
 }
 
 type table struct {
@@ -169,6 +170,7 @@ func load(ctx context.Context, conn *pgx.Conn, runtime, admin []string) (*catalo
 		{"ownership", c.loadOwnership},
 		{"privileges", c.loadPrivileges},
 		{"expressions", c.loadExpressions},
+		{"guard", c.loadGuard},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx, conn); err != nil {
@@ -354,9 +356,12 @@ func (c *catalog) loadRoles(ctx context.Context, conn *pgx.Conn) error {
 // plainRuntime returns the runtime roles that are not superusers: a
 // superuser owns and may do everything, which runtime_role_attributes
 // already reports once instead of once per object.
-func (c *catalog) plainRuntime() []string {
+func (c *catalog) plainRuntime() []string { return c.nonSuper(c.runtime) }
+
+// nonSuper returns the names of roles that are not superusers.
+func (c *catalog) nonSuper(names []string) []string {
 	var out []string
-	for _, n := range c.runtime {
+	for _, n := range names {
 		if !c.roles[n].super {
 			out = append(out, n)
 		}

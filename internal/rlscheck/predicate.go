@@ -29,8 +29,13 @@ var Isolation = struct {
 	// Helpers read the transaction's context and return NULL when it is
 	// unset. Policies call them; nothing else in a policy may read a setting.
 	Helpers []string
-	// TenantHelper returns the tenant of the context.
+	// TenantHelper returns the tenant of the context, checked against its
+	// seal.
 	TenantHelper string
+	// Unsealed are helpers that read a setting as written, unchecked: any
+	// session can forge what they return, so a policy may use them only
+	// where a restrictive check on TenantHelper narrows it.
+	Unsealed []string
 	// SettingPrefix is the prefix of the settings the helpers read.
 	SettingPrefix string
 	// Gates are the functions of ContextSchema that set the context (with
@@ -40,10 +45,13 @@ var Isolation = struct {
 	Column:        TenantColumn,
 	Registry:      "tenants",
 	ContextSchema: "app",
-	Helpers:       []string{"current_tenant_id", "current_user_id", "current_user_email", "current_member_role", "current_is_owner"},
+	// current_user_email existed before migration 0004; a database (or a
+	// captured tree) from before it still calls it.
+	Helpers:       []string{"current_tenant_id", "current_user_id", "current_member_role", "current_is_owner", "claimed_tenant_id", "current_user_email"},
 	TenantHelper:  "current_tenant_id",
+	Unsealed:      []string{"claimed_tenant_id"},
 	SettingPrefix: "app.",
-	Gates:         []string{"enter"},
+	Gates:         []string{"enter", "seal_context"},
 }
 
 // IsolationForm is one accepted shape of a comparison between a column and
@@ -782,6 +790,20 @@ func (r *resolver) referencesContext(clause *Node) bool {
 			if f, ok := r.funcs[n.OID("funcid")]; ok && (r.isHelper(f) || r.readsContextSetting(n)) {
 				found = true
 			}
+		}
+		return !found
+	})
+	return found
+}
+
+// readsUnsealedContext reports whether clause reads the context without
+// its seal: an Isolation.Unsealed helper, or current_setting('app....').
+func (r *resolver) readsUnsealedContext(clause *Node) bool {
+	found := false
+	clause.Walk(func(n *Node) bool {
+		if n.Type == "FUNCEXPR" {
+			f, ok := r.funcs[n.OID("funcid")]
+			found = ok && f.schema == Isolation.ContextSchema && slices.Contains(Isolation.Unsealed, f.name) || r.readsContextSetting(n)
 		}
 		return !found
 	})

@@ -102,6 +102,47 @@ type ruleCase struct {
 func ruleCases() []ruleCase {
 	return []ruleCase{
 		{
+			name: "policy reading the setting itself", rule: "policy_reads_unsealed_setting",
+			fixture: `CREATE POLICY projects_claimed ON projects AS RESTRICTIVE
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);`,
+			want: []string{"policy projects_claimed on public.projects"},
+			also: map[string][]string{
+				"policy_reads_setting":     {"policy projects_claimed on public.projects"},
+				"isolation_predicate_form": {"policy projects_claimed on public.projects"},
+			},
+		},
+		{
+			name: "only permissive policy reading the setting itself", rule: "policy_reads_unsealed_setting",
+			fixture: tenantTable("notes", "tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id)") + `
+DROP POLICY notes_isolation ON notes; DROP POLICY notes_tenant ON notes;
+CREATE POLICY notes_claimed ON notes USING (tenant_id = (SELECT app.claimed_tenant_id()));`,
+			want: []string{"policy notes_claimed on public.notes"},
+			also: map[string][]string{"tenant_isolation_restrictive": {"table public.notes"}},
+		},
+		{
+			name: "runtime login with row_security off", rule: "role_settings",
+			fixture: `CREATE ROLE {{role}} LOGIN IN ROLE pgtenant_app;
+ALTER ROLE {{role}} SET row_security = off;
+ALTER ROLE {{role}} SET statement_timeout = '5s';`,
+			runtime: []string{"{{role}}"},
+			want:    []string{"role {{role}}"},
+		},
+		{
+			name: "temp granted to the runtime group", rule: "runtime_role_temp",
+			fixture: `GRANT TEMPORARY ON DATABASE {{db}} TO pgtenant_app`,
+			want:    []string{"database {{db}}"},
+		},
+		{
+			name: "text column with statistics", rule: "tenant_text_statistics",
+			fixture: `ALTER TABLE tasks ALTER COLUMN title SET STATISTICS 100`,
+			want:    []string{"column public.tasks.title"},
+		},
+		{
+			name: "admin-writable table without the audit trigger", rule: "admin_write_audited",
+			fixture: `DROP TRIGGER admin_write_audited ON projects`,
+			want:    []string{"table public.projects"},
+		},
+		{
 			name: "compliant extra tenant table, view and definer function", rule: "",
 			fixture: tenantTable("notes", `tenant_id uuid NOT NULL DEFAULT app.current_tenant_id() REFERENCES tenants (id),
 				id uuid NOT NULL DEFAULT gen_random_uuid(), task_id uuid NOT NULL, body text NOT NULL,
@@ -111,7 +152,8 @@ CREATE INDEX notes_task_idx ON notes (task_id, tenant_id);
 CREATE VIEW note_bodies WITH (security_invoker = true) AS SELECT tenant_id, body FROM notes;
 GRANT SELECT ON note_bodies TO pgtenant_app;
 CREATE FUNCTION app.note_count() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp AS 'SELECT count(*) FROM public.notes';`,
+    SET search_path = pg_catalog, pg_temp AS 'SELECT count(*) FROM public.notes';
+ALTER TABLE notes ALTER COLUMN body SET STATISTICS 0;`,
 		},
 		{
 			name: "rls not forced", rule: "tenant_rls_forced",
@@ -151,14 +193,22 @@ CREATE POLICY notes_admin ON notes TO pgtenant_admin USING (tenant_id = (SELECT 
 CREATE POLICY projects_isolation ON projects AS RESTRICTIVE
     USING ((SELECT app.current_tenant_id()) IS NULL OR tenant_id = (SELECT app.current_tenant_id()));`,
 			want: []string{"policy projects_isolation on public.projects"},
-			also: map[string][]string{"isolation_predicate_form": {"policy projects_isolation on public.projects"}},
+			also: map[string][]string{
+				"isolation_predicate_form":      {"policy projects_isolation on public.projects"},
+				"policy_reads_unsealed_setting": {"policy projects_tenant on public.projects"},
+				"tenant_isolation_restrictive":  {"table public.projects"},
+			},
 		},
 		{
 			name: "second permissive select policy", rule: "tenant_isolation_restrictive",
 			fixture: `DROP POLICY tasks_isolation ON tasks;
 CREATE POLICY tasks_public ON tasks FOR SELECT USING (title LIKE 'public:%');`,
 			want: []string{"table public.tasks"}, // SELECT only: INSERT/UPDATE/DELETE keep one permissive policy
-			also: map[string][]string{"policy_context_free": {"policy tasks_public on public.tasks"}},
+			// tasks_tenant names the tenant unchecked; without tasks_isolation nothing seals it.
+			also: map[string][]string{
+				"policy_context_free":           {"policy tasks_public on public.tasks"},
+				"policy_reads_unsealed_setting": {"policy tasks_tenant on public.tasks"},
+			},
 		},
 		{
 			name: "second permissive select policy on memberships", rule: "tenant_isolation_restrictive",
@@ -181,6 +231,12 @@ CREATE POLICY notes_open ON notes USING (open);`,
     USING (tenant_id IS NOT DISTINCT FROM (SELECT app.current_tenant_id()))
     WITH CHECK (tenant_id IS NOT DISTINCT FROM (SELECT app.current_tenant_id()))`,
 			want: []string{"policy projects_isolation on public.projects"},
+			// projects_tenant names the tenant unchecked: with the sealed
+			// isolation weakened, nothing narrows it any more.
+			also: map[string][]string{
+				"policy_reads_unsealed_setting": {"policy projects_tenant on public.projects"},
+				"tenant_isolation_restrictive":  {"table public.projects"},
+			},
 		},
 		{
 			name: "restrictive isolation with a look-alike = operator", rule: "isolation_predicate_form",
@@ -188,8 +244,13 @@ CREATE POLICY notes_open ON notes USING (open);`,
 CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.uuid_yes);
 ALTER POLICY tasks_isolation ON tasks USING (tenant_id OPERATOR(public.=) (SELECT app.current_tenant_id()))`,
 			want: []string{"policy tasks_isolation on public.tasks"},
-			// public.= may return true without a context, too.
-			also: map[string][]string{"policy_null_escape": {"policy tasks_isolation on public.tasks"}},
+			// public.= may return true without a context, too; and
+			// tasks_tenant, unchecked, is no longer narrowed.
+			also: map[string][]string{
+				"policy_null_escape":            {"policy tasks_isolation on public.tasks"},
+				"policy_reads_unsealed_setting": {"policy tasks_tenant on public.tasks"},
+				"tenant_isolation_restrictive":  {"table public.tasks"},
+			},
 		},
 		{
 			name: "registry policy to PUBLIC on a row attribute", rule: "policy_context_free",
@@ -248,7 +309,10 @@ ALTER TABLE notes_archive ENABLE ROW LEVEL SECURITY; ALTER TABLE notes_archive F
 CREATE POLICY notes_archive_isolation ON notes_archive USING (tenant_id = (SELECT app.current_tenant_id()));
 GRANT SELECT ON notes_archive TO pgtenant_app; GRANT SELECT ON audit_log TO PUBLIC; REVOKE DELETE ON memberships FROM pgtenant_app`,
 			want: []string{"table public.audit_log", "table public.memberships", "table public.notes_archive"},
-			also: map[string][]string{"policy_drift": {"policy notes_archive_isolation on public.notes_archive"}},
+			also: map[string][]string{
+				"policy_drift":           {"policy notes_archive_isolation on public.notes_archive"},
+				"tenant_text_statistics": {"column public.notes_archive.body"},
+			},
 		},
 		{
 			name: "a policy widened where no structural rule looks", rule: "policy_drift", committed: true,
@@ -314,7 +378,7 @@ ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete;`,
 		{
 			name: "no index led by tenant_id", rule: "tenant_index",
 			fixture: tenantTable("events", "tenant_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now(), body text") +
-				`CREATE INDEX events_at_idx ON events (at, tenant_id);`,
+				`CREATE INDEX events_at_idx ON events (at, tenant_id); ALTER TABLE events ALTER COLUMN body SET STATISTICS 0;`,
 			want: []string{"table public.events"},
 		},
 		{
@@ -365,6 +429,12 @@ CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE SECURITY D
 			fixture: `CREATE ROLE {{role}} LOGIN SUPERUSER`,
 			runtime: []string{"{{role}}"},
 			want:    []string{"role {{role}}"},
+			// A superuser has the privileges of every role, the schema
+			// owner's included: app.enter's owner-only memberships_entry
+			// policy then applies to it as a second permissive SELECT policy.
+			also: map[string][]string{"tenant_isolation_restrictive": {"table public.memberships"},
+				"policy_reads_unsealed_setting": {"policy memberships_entry on public.memberships"},
+				"policy_reads_setting":          {"policy memberships_entry on public.memberships"}},
 		},
 		{
 			name: "runtime role can become a bypassrls role", rule: "runtime_role_attributes",
@@ -412,7 +482,7 @@ GRANT CREATE ON DATABASE {{db}} TO PUBLIC;`,
 		{
 			name: "nullable tenant_id", rule: "citus_distributable",
 			fixture: tenantTable("events", "tenant_id uuid REFERENCES tenants (id), body text") +
-				`CREATE INDEX events_tenant_idx ON events (tenant_id);`,
+				`CREATE INDEX events_tenant_idx ON events (tenant_id); ALTER TABLE events ALTER COLUMN body SET STATISTICS 0;`,
 			want: []string{"table public.events"},
 		},
 		{

@@ -172,6 +172,54 @@ var baseRules = []Rule{
 		check: checkAdminAttributes,
 	},
 	{
+		ID:    "policy_reads_unsealed_setting",
+		Title: "policies read the tenant context only through the sealed helpers",
+		Description: "Any session of the runtime role can write app.tenant_id, app.user_id or app.role with set_config; " +
+			"only app.context() (and app.current_tenant_id(), app.current_user_id(), app.current_member_role(), " +
+			"app.current_is_owner(), which read through it) checks the seal app.enter put next to them. A policy " +
+			"that calls current_setting('app....') or app.claimed_tenant_id() trusts what the caller wrote: a leaked " +
+			"DATABASE_URL then reads and writes any tenant. Allowed in a permissive policy when, for every command " +
+			"it covers, a restrictive policy compares tenant_id with the sealed app.current_tenant_id(): a row must " +
+			"pass both, so the unchecked one can only narrow (projects_tenant does this to save a seal check).",
+		check: checkUnsealedSettings,
+	},
+	{
+		ID:    "role_settings",
+		Title: "the runtime and admin roles carry no role-level settings but timeouts and pgaudit.*",
+		Description: "Any role may give itself defaults with ALTER ROLE CURRENT_USER SET ...; every session it opens " +
+			"afterwards inherits them. `row_security = off` breaks every request, a search_path can redirect " +
+			"unqualified names, default_transaction_read_only stops writes. Allowed: statement_timeout, lock_timeout, " +
+			"idle_in_transaction_session_timeout, idle_session_timeout and pgaudit.* (session audit logging of the " +
+			"admin role). `server serve` refuses the same at start and in /readyz.",
+		check: checkRoleSettings,
+	},
+	{
+		ID:    "runtime_role_temp",
+		Title: "the runtime role cannot create temporary tables",
+		Description: "When pg_temp is not on the search_path it is searched first: a TEMP table named projects, " +
+			"created on a pooled connection (by an injected statement, or through pgbouncer by any session of the " +
+			"role), is what the next request on that connection reads and writes. PUBLIC holds TEMP on every " +
+			"database by default; the migrations revoke it where the migrating role owns the database.",
+		check: checkRuntimeTemp,
+	},
+	{
+		ID:    "tenant_text_statistics",
+		Title: "text columns of tenant tables and registries keep no planner statistics",
+		Description: "ANALYZE stores each column's most common values and a histogram, and the planner uses them under " +
+			"RLS: EXPLAIN row estimates tell a member of one tenant another tenant's frequent values, and bisecting " +
+			"estimates of < comparisons recovers the strings. Text columns of tenant tables and of tenants and users " +
+			"must have STATISTICS 0 (db/policies/05_statistics.sql sets it on every such column).",
+		check: checkTextStatistics,
+	},
+	{
+		ID:    "admin_write_audited",
+		Title: "every table the admin role can write demands an audit row in the same transaction",
+		Description: "The admin role bypasses RLS. Each table it may INSERT, UPDATE or DELETE carries the deferred " +
+			"constraint trigger admin_write_audited (db/policies/95_admin_audit.sql), which refuses at COMMIT a " +
+			"transaction of an admin login that wrote the table without inserting its audit_log row.",
+		check: checkAdminAudited,
+	},
+	{
 		ID:    "citus_distributable",
 		Title: "tenant tables could be distributed by tenant_id (Citus)",
 		Description: "What Citus needs beyond the key rules above: tenant_id is NOT NULL (Citus refuses NULL " +
@@ -629,6 +677,85 @@ func checkAdminAttributes(c *catalog, report func(object, message, fix string)) 
 			report("role "+name, "the admin role is a superuser: it needs BYPASSRLS and narrow grants, not the power to drop the audit trigger",
 				fmt.Sprintf("ALTER ROLE %s NOSUPERUSER BYPASSRLS;", quoteIdent(name)))
 		}
+	}
+}
+
+// narrowedBySealedIsolation reports whether every command p covers also
+// has a restrictive policy whose expressions are all the tenant check on
+// the sealed helper (IsolationForms): then p, OR-ed with other permissive
+// policies but AND-ed with that one, can only narrow what the sealed check
+// lets through.
+func (c *catalog) narrowedBySealedIsolation(p policy) bool {
+	t := c.byOID[p.table]
+	if !p.permissive || t == nil {
+		return false
+	}
+	for _, cmd := range commands {
+		if !p.appliesTo(cmd) {
+			continue
+		}
+		sealed := false
+		for _, r := range c.policiesOf(t) {
+			if !r.permissive && r.appliesToRT && r.appliesTo(cmd) && c.allTenantPredicates(t, r.exprsFor(cmd), false) {
+				sealed = true
+				break
+			}
+		}
+		if !sealed {
+			return false
+		}
+	}
+	return true
+}
+
+// checkUnsealedSettings: a policy of the runtime role that reads the context
+// unchecked (an Isolation.Unsealed helper, or current_setting of an app.*
+// setting) trusts a value any session can write with set_config, unless a
+// restrictive policy on the sealed helper narrows it for every command.
+func checkUnsealedSettings(c *catalog, report func(object, message, fix string)) {
+	r := c.exprs.r
+	for _, p := range c.policies {
+		if !p.appliesToRT || c.narrowedBySealedIsolation(p) {
+			continue
+		}
+		for _, e := range p.clauses() {
+			if r.readsUnsealedContext(e.tree) {
+				report(c.policyObject(p), fmt.Sprintf("%s %s reads a context setting unchecked: %s", p.cmd, e.name, e.text),
+					"compare with (SELECT app.current_tenant_id()) (or current_user_id, current_member_role, current_is_owner), which check the seal")
+			}
+		}
+	}
+}
+
+func checkRoleSettings(c *catalog, report func(object, message, fix string)) {
+	for _, name := range append(append([]string{}, c.runtime...), c.admin...) {
+		for _, s := range c.roleSettings[name] {
+			key, _, _ := strings.Cut(s, "=")
+			report("role "+name, fmt.Sprintf("role-level setting %s applies to every session of the role", s),
+				fmt.Sprintf("ALTER ROLE %s RESET %s; (and ALTER ROLE %[1]s IN DATABASE ... RESET %[2]s)", quoteIdent(name), key))
+		}
+	}
+}
+
+func checkRuntimeTemp(c *catalog, report func(object, message, fix string)) {
+	if len(c.runtimeTemp) > 0 {
+		report("database "+quoteIdent(c.database), fmt.Sprintf("runtime role(s) %s can create temporary tables, which shadow the schema's tables on a pooled connection", joinNames(c.runtimeTemp)),
+			fmt.Sprintf("as the database owner: REVOKE TEMPORARY ON DATABASE %s FROM PUBLIC; (and from any role that holds it: \\l %[1]s)", quoteIdent(c.database)))
+	}
+}
+
+func checkTextStatistics(c *catalog, report func(object, message, fix string)) {
+	for _, tc := range c.textStats {
+		report(fmt.Sprintf("column %s.%s", tc.table, quoteIdent(tc.column)),
+			"keeps planner statistics (most common values, histogram): EXPLAIN estimates reveal other tenants' values",
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET STATISTICS 0; then ALTER COLUMN %[2]s TYPE <its type> to drop what was collected (or migrate up)", tc.table, quoteIdent(tc.column)))
+	}
+}
+
+func checkAdminAudited(c *catalog, report func(object, message, fix string)) {
+	for _, u := range c.unaudited {
+		report("table "+u.table, fmt.Sprintf("admin role(s) %s can write it with no audit row: it lacks the admin_write_audited constraint trigger", joinNames(u.roles)),
+			"server migrate up (db/policies/95_admin_audit.sql puts the trigger on every table)")
 	}
 }
 

@@ -110,6 +110,9 @@ func checkContextFree(c *catalog, report func(object, message, fix string)) {
 func checkReadsSetting(c *catalog, report func(object, message, fix string)) {
 	r := c.exprs.r
 	for _, p := range c.policies {
+		if !p.appliesToRT { // app.enter's owner-only lookup policy reads its own setting
+			continue
+		}
 		for _, e := range p.clauses() {
 			reads := false
 			e.tree.Walk(func(n *Node) bool {

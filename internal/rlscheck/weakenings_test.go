@@ -44,6 +44,10 @@ type weakening struct {
 	asSuper bool // applied as a superuser (see the fixture's comment)
 	want    map[string][]string
 	probe   *probe
+	// guarded: the sealed context (migration 0004) already makes the
+	// weakening harmless, so its probe finds nothing after it either; the
+	// rules report it all the same (defence in depth).
+	guarded bool
 }
 
 const otherTenantsProjects = `SELECT count(*) FROM projects WHERE tenant_id <> app.current_tenant_id()`
@@ -117,18 +121,23 @@ func weakenings() []weakening {
 		{name: "own02_coalesce_escape", probe: &probe{as: "runtime", query: `SELECT count(*) FROM projects`},
 			want: with(projectsIsolation, map[string][]string{
 				"policy_null_escape": {"policy projects_isolation on public.projects", "policy projects_tenant on public.projects"},
+				// projects_tenant's WITH CHECK still reads the unchecked
+				// app.claimed_tenant_id(), which the weakened isolation no
+				// longer narrows.
+				"policy_reads_unsealed_setting": {"policy projects_tenant on public.projects"},
 			})},
 		{name: "own03_registry_policy_to_public", probe: tenantsAll, want: map[string][]string{
 			"policy_context_free": {"policy tenants_active on public.tenants"},
 			"policy_drift":        {"policy tenants_active on public.tenants"},
 		}},
 		{name: "own04_policy_reads_setting", want: map[string][]string{
-			"policy_reads_setting":         {"policy tasks_isolation on public.tasks", "policy tasks_tenant on public.tasks"},
-			"isolation_predicate_form":     {"policy tasks_isolation on public.tasks"},
-			"tenant_isolation_restrictive": {"table public.tasks"},
-			"policy_drift":                 {"policy tasks_isolation on public.tasks", "policy tasks_tenant on public.tasks"},
+			"policy_reads_setting":          {"policy tasks_isolation on public.tasks", "policy tasks_tenant on public.tasks"},
+			"policy_reads_unsealed_setting": {"policy tasks_isolation on public.tasks", "policy tasks_tenant on public.tasks"},
+			"isolation_predicate_form":      {"policy tasks_isolation on public.tasks"},
+			"tenant_isolation_restrictive":  {"table public.tasks"},
+			"policy_drift":                  {"policy tasks_isolation on public.tasks", "policy tasks_tenant on public.tasks"},
 		}},
-		{name: "own05_default_sets_context",
+		{name: "own05_default_sets_context", guarded: true,
 			probe: &probe{as: "runtime", enter: true,
 				query: `WITH i AS (INSERT INTO projects (tenant_id, name) VALUES ('` + betaID + `', 'smuggled') RETURNING 1) SELECT count(*) FROM i`},
 			want: map[string][]string{"context_set_outside_gate": {"column public.projects.description default"}}},
@@ -144,7 +153,7 @@ func weakenings() []weakening {
 			"relation_drift":    {"table public.org_docs"},
 			"policy_drift":      {"policy org_docs_isolation on public.org_docs"},
 		}},
-		{name: "own09_function_sets_context", asSuper: true,
+		{name: "own09_function_sets_context", asSuper: true, guarded: true,
 			probe: &probe{as: "runtime", query: `SELECT count(*) FROM public.beta_projects()`},
 			want:  map[string][]string{"context_set_outside_gate": {"function public.beta_projects()"}}},
 		{name: "own10_memberships_read_widened", probe: &probe{as: "runtime", query: `SELECT count(*) FROM memberships`},
@@ -184,7 +193,8 @@ func runProbe(t *testing.T, d *pgtest.DB, p *probe) (int, error) {
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if p.enter {
 			var tenant *string
-			if err := tx.QueryRow(ctx, `SELECT tenant_id::text FROM app.enter('alice@alpha.test', 'alpha')`).Scan(&tenant); err != nil {
+			proof := d.Proof(t, "alice@alpha.test", "alpha", false)
+			if err := tx.QueryRow(ctx, `SELECT tenant_id::text FROM app.enter('alice@alpha.test', 'alpha', false, $1)`, proof).Scan(&tenant); err != nil {
 				return err
 			}
 			require.NotNil(t, tenant, "alice enters alpha")
@@ -231,8 +241,12 @@ func TestWeakenings(t *testing.T) {
 
 			if tc.probe != nil {
 				n, err := runProbe(t, d, tc.probe)
-				require.NoError(t, err, "the weakening opens the probe")
-				require.Positive(t, n, "the weakening leaks")
+				if tc.guarded {
+					require.True(t, err != nil || n == 0, "the sealed context keeps the weakening harmless: %d rows", n)
+				} else {
+					require.NoError(t, err, "the weakening opens the probe")
+					require.Positive(t, n, "the weakening leaks")
+				}
 			}
 
 			rep, err := rlscheck.CheckURL(ctx, d.RuntimeURL, testOpts())

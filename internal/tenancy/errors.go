@@ -107,7 +107,11 @@ func AsError(err error) *Error {
 		return &Error{Code: CodeValidation, Message: "a value was refused", Err: err}
 	case errors.Is(err, txscope.ErrReasonRequired):
 		return reasonRequired(err)
-	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded),
+		// The key was rotated under the scope (it re-reads keys on its next
+		// use), or the pooled connection was tainted (and destroyed): the
+		// next attempt succeeds.
+		errors.Is(err, txscope.ErrContextKey), errors.Is(err, txscope.ErrTaintedSession):
 		return &Error{Code: CodeUnavailable, Message: "temporarily unavailable, retry later", Err: err}
 	}
 	return &Error{Code: CodeInternal, Message: "internal error", Err: err}

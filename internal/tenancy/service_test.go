@@ -62,6 +62,8 @@ func TestErrorMapping(t *testing.T) {
 		fmt.Errorf("%w: %w", txscope.ErrInvalid, secret):   tenancy.CodeValidation,
 		txscope.ErrReasonRequired:                          tenancy.CodeReasonRequired,
 		txscope.ErrUnavailable:                             tenancy.CodeUnavailable,
+		txscope.ErrContextKey:                              tenancy.CodeUnavailable,
+		txscope.ErrTaintedSession:                          tenancy.CodeUnavailable,
 		txscope.ErrNoAdmin:                                 tenancy.CodeUnavailable,
 		context.DeadlineExceeded:                           tenancy.CodeUnavailable,
 		secret:                                             tenancy.CodeInternal,

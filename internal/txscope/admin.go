@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgtenant/pgtenant/internal/dbgen"
 )
@@ -18,14 +19,6 @@ import (
 // MaxReasonLen bounds an audit reason, in characters (the column's check
 // constraint agrees).
 const MaxReasonLen = 500
-
-var (
-	// ErrReasonRequired: an admin call without a usable reason. Returned
-	// before anything touches the database.
-	ErrReasonRequired = errors.New("txscope: an audit reason is required (1-500 characters, no control characters)")
-	// ErrNoAdmin: the scope was opened without ADMIN_DATABASE_URL.
-	ErrNoAdmin = errors.New("txscope: no admin database configured (ADMIN_DATABASE_URL)")
-)
 
 // Actor is who performs an audited admin action.
 type Actor struct {
@@ -39,6 +32,7 @@ type Actor struct {
 // AdminTx is the unit of work of an Admin scope.
 type AdminTx struct {
 	Q       *dbgen.Queries
+	conn    *pgx.Conn // for txscope's own admin statements (context keys)
 	targets []uuid.UUID
 	detail  map[string]any
 }
@@ -88,8 +82,8 @@ func CleanReason(reason string) (string, error) {
 //
 // Admin does not decide who may use it: callers check that the actor is an
 // Owner (from the database, never from a token claim) before calling.
-func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, fn func(*AdminTx) error) (AuditEntry, error) {
-	reason, err := CleanReason(reason)
+func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, fn func(*AdminTx) error) (_ AuditEntry, err error) {
+	reason, err = CleanReason(reason)
 	if err != nil {
 		return AuditEntry{}, err
 	}
@@ -103,7 +97,7 @@ func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, f
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	defer s.release(c)
+	defer func() { s.release(c, err) }()
 	conn := c.Conn()
 	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED"); err != nil {
 		return AuditEntry{}, mapError(err)
@@ -114,7 +108,7 @@ func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, f
 			panic(p)
 		}
 	}()
-	tx := &AdminTx{Q: dbgen.New(conn)}
+	tx := &AdminTx{Q: dbgen.New(conn), conn: conn}
 	if err := fn(tx); err != nil {
 		s.rollback(ctx, conn)
 		return AuditEntry{}, mapError(err)

@@ -4,17 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Domain errors the scopes return in place of driver errors. The original
-// error stays wrapped (errors.Is/As reach it) for server logs; the HTTP edge
+// Every error a scope returns of its own, in one place. Driver errors are
+// mapped to the domain errors below by mapError; the original error stays
+// wrapped (errors.Is/As reach it) for server logs, while the HTTP edge
 // answers with the domain error alone, so no SQL text, constraint name or
 // key value reaches a client.
 var (
+	// ErrUnknownUser: the verified identity has no user row.
+	ErrUnknownUser = errors.New("txscope: unknown user")
+	// ErrTenantNotFound: the named tenant does not exist, is suspended, or the
+	// user is neither a member nor an Owner. One error for all three, so the
+	// API cannot be used as an existence oracle.
+	ErrTenantNotFound = errors.New("txscope: tenant not found")
+	// ErrForbidden: the user's role may not do this (e.g. a Client Viewer
+	// writing).
+	ErrForbidden = errors.New("txscope: forbidden")
+
 	// ErrNotFound: no row, or a referenced row that is not visible (a
 	// foreign key to another tenant's row fails exactly like a missing one).
 	ErrNotFound = errors.New("txscope: not found")
@@ -24,15 +35,45 @@ var (
 	ErrInvalid = errors.New("txscope: invalid value")
 	// ErrUnavailable: the database could not be reached or timed out.
 	ErrUnavailable = errors.New("txscope: database unavailable")
+
+	// ErrReasonRequired: an admin call without a usable reason. Returned
+	// before anything touches the database.
+	ErrReasonRequired = errors.New("txscope: an audit reason is required (1-500 characters, no control characters)")
+	// ErrNoAdmin: the scope was opened without ADMIN_DATABASE_URL.
+	ErrNoAdmin = errors.New("txscope: no admin database configured (ADMIN_DATABASE_URL)")
+	// ErrNoRuntime: the scope was opened without DATABASE_URL.
+	ErrNoRuntime = errors.New("txscope: no runtime database configured (DATABASE_URL)")
+
+	// ErrContextKey: the database refused the context proof (unknown,
+	// retired or expired key), or the key could not be read through the
+	// admin pool. The scope re-reads the keys on its next use.
+	ErrContextKey = errors.New("txscope: the database refused the context proof (context key unknown, retired or unreadable)")
+	// ErrTaintedSession: app.enter found state on the pooled connection that
+	// pgtenant never creates (a SQL-level prepared statement, a WITH HOLD
+	// cursor, SET ROLE, a temporary object shadowing the schema): something
+	// else ran SQL on it. The connection is destroyed, not reused.
+	ErrTaintedSession = errors.New("txscope: the pooled connection carried state planted outside pgtenant; it was destroyed")
 )
+
+// SQLSTATEs app.enter raises (db/schema/0004_guard.up.sql).
+const (
+	sqlstateBadProof = "PT001" // the proof does not verify (forged, expired, unknown key)
+	sqlstateTainted  = "PT002" // the session carries planted state
+)
+
+// known lists the errors mapError passes through unchanged.
+var known = []error{
+	ErrUnknownUser, ErrTenantNotFound, ErrForbidden, ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable,
+	ErrReasonRequired, ErrNoAdmin, ErrNoRuntime, ErrContextKey, ErrTaintedSession,
+}
 
 // mapError is the one place that turns driver errors into domain errors.
 func mapError(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, known := range []error{ErrUnknownUser, ErrTenantNotFound, ErrForbidden, ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrReasonRequired, ErrNoAdmin, ErrNoRuntime} {
-		if errors.Is(err, known) {
+	for _, k := range known {
+		if errors.Is(err, k) {
 			return err
 		}
 	}
@@ -41,17 +82,22 @@ func mapError(err error) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == "23505": // unique_violation
+		switch code := pgErr.Code; {
+		case code == pgerrcode.UniqueViolation:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
-		case pgErr.Code == "23503": // foreign_key_violation
+		case code == pgerrcode.ForeignKeyViolation:
 			return fmt.Errorf("%w: %w", ErrNotFound, err)
-		case pgErr.Code == "23514", pgErr.Code == "23502", strings.HasPrefix(pgErr.Code, "22"): // check, not null, data exceptions
+		case code == pgerrcode.CheckViolation, code == pgerrcode.NotNullViolation, pgerrcode.IsDataException(code):
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
-		case pgErr.Code == "42501", pgErr.Code == "25006": // RLS/privilege, read-only transaction
+		case code == pgerrcode.InsufficientPrivilege, code == pgerrcode.ReadOnlySQLTransaction: // RLS/privilege, read-only transaction
 			return fmt.Errorf("%w: %w", ErrForbidden, err)
-		case pgErr.Code == "57014", strings.HasPrefix(pgErr.Code, "08"), pgErr.Code == "53300", pgErr.Code == "57P01":
+		case code == pgerrcode.QueryCanceled, pgerrcode.IsConnectionException(code),
+			code == pgerrcode.TooManyConnections, code == pgerrcode.AdminShutdown:
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case code == sqlstateBadProof:
+			return fmt.Errorf("%w: %w", ErrContextKey, err)
+		case code == sqlstateTainted:
+			return fmt.Errorf("%w: %w", ErrTaintedSession, err)
 		}
 		return err
 	}

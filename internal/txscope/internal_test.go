@@ -14,7 +14,7 @@ import (
 func openInternal(t *testing.T) (*Scope, *pgtest.DB) {
 	t.Helper()
 	w := pgtest.NewWorld(t)
-	s, err := Open(context.Background(), Config{DatabaseURL: w.DB.RuntimeURL, MaxConns: 1})
+	s, err := Open(context.Background(), Config{DatabaseURL: w.DB.RuntimeURL, AdminDatabaseURL: w.DB.AdminURL, MaxConns: 1})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s, w.DB
@@ -72,7 +72,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid1))
 	_, err = c.Exec(ctx, "BEGIN")
 	require.NoError(t, err)
-	s.release(c)
+	s.release(c, nil)
 
 	c, err = s.pool.Acquire(ctx)
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.Equal(t, byte('I'), c.Conn().PgConn().TxStatus())
 
 	// Positive control: an idle connection is reused.
-	s.release(c)
+	s.release(c, nil)
 	c2, err := s.pool.Acquire(ctx)
 	require.NoError(t, err)
 	var pid3 uint32

@@ -21,16 +21,17 @@ import (
 // works) and a denial (the other tenant's rows are invisible; writes affect
 // nothing or are refused).
 
-// inTenant runs fn in a transaction entered as email in tenant, and rolls
-// it back.
-func inTenant(t *testing.T, conn *pgx.Conn, email, tenant string, fn func(tx pgx.Tx)) {
+// inTenant runs fn in a transaction entered as email in tenant (with a
+// proof, as the server would), and rolls it back.
+func inTenant(t *testing.T, db *pgtest.DB, conn *pgx.Conn, email, tenant string, fn func(tx pgx.Tx)) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := conn.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx)
 	var tenantID *uuid.UUID
-	require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, $2)", email, tenant).Scan(&tenantID))
+	require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, $2, false, $3)",
+		email, tenant, db.Proof(t, email, tenant, false)).Scan(&tenantID))
 	require.NotNil(t, tenantID, "enter %s in %s", email, tenant)
 	fn(tx)
 }
@@ -151,14 +152,14 @@ func TestIsolationMatrix(t *testing.T) {
 			sel := "SELECT count(*) FROM " + tc.table + " WHERE " + tc.key
 
 			t.Run("select", func(t *testing.T) {
-				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+				inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 					require.Equal(t, 1, count(t, tx, sel, tc.ownKey(b)...), "own row visible")
 					require.Equal(t, 0, count(t, tx, sel, tc.otherKy(b)...), "other tenant's row invisible")
 					require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM "+tc.table+" WHERE tenant_id <> $1", b.tenantA))
 				})
 			})
 			t.Run("insert", func(t *testing.T) {
-				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+				inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 					sql, args := tc.insert(b)
 					n, err := exec(t, tx, sql, args...)
 					require.NoError(t, err)
@@ -169,7 +170,7 @@ func TestIsolationMatrix(t *testing.T) {
 				})
 			})
 			t.Run("update", func(t *testing.T) {
-				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+				inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 					if tc.immutable {
 						for _, key := range [][]any{tc.ownKey(b), tc.otherKy(b)} {
 							_, err := exec(t, tx, tc.update, key...)
@@ -191,7 +192,7 @@ func TestIsolationMatrix(t *testing.T) {
 				})
 			})
 			t.Run("delete", func(t *testing.T) {
-				inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+				inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 					n, err := exec(t, tx, "DELETE FROM "+tc.table+" WHERE "+tc.key, tc.otherKy(b)...)
 					require.NoError(t, err)
 					require.EqualValues(t, 0, n, "other tenant's row not deleted")
@@ -228,7 +229,7 @@ func TestRegistriesVisibility(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	conn := pgtest.Conn(t, b.db.RuntimeURL)
-	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+	inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 		require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM tenants WHERE id = $1", b.tenantA))
 		require.Equal(t, 0, count(t, tx, "SELECT count(*) FROM tenants WHERE id = $1", b.tenantB))
 		// Own row and co-members of A; not bob (B), not olga.
@@ -246,18 +247,20 @@ func TestRegistriesVisibility(t *testing.T) {
 }
 
 // TestViewerWritesRefusedByPolicies: even in a transaction that is not read
-// only and with the context set by hand, the restrictive writer policies
-// refuse a Client Viewer.
+// only, the restrictive writer policies refuse a Client Viewer. app.enter
+// makes a viewer's transaction read-only, so to reach the policies the test
+// lets the runtime role seal a viewer context itself (a grant production
+// never makes).
 func TestViewerWritesRefusedByPolicies(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.fx.Exec(t, "GRANT EXECUTE ON FUNCTION app.seal_context(uuid, uuid, text, boolean) TO "+pgtest.RuntimeRole)
 	conn := pgtest.Conn(t, b.db.RuntimeURL)
 	ctx := context.Background()
 	tx, err := conn.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx)
-	_, err = tx.Exec(ctx, `SELECT set_config('app.user_id', $1, true), set_config('app.tenant_id', $2, true),
-		set_config('app.role', 'client_viewer', true)`, b.vera.String(), b.tenantA.String())
+	_, err = tx.Exec(ctx, `SELECT app.seal_context($1, $2, 'client_viewer', false)`, b.vera, b.tenantA)
 	require.NoError(t, err)
 	require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM projects"), "positive control: the viewer reads")
 	for _, sql := range []string{
@@ -287,7 +290,7 @@ func TestCommentAuthorIsTheWriter(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	conn := pgtest.Conn(t, b.db.RuntimeURL)
-	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+	inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 		_, err := exec(t, tx, "INSERT INTO task_comments (task_id, author_id, body) VALUES ($1, $2, 'said vera')", b.taskA, b.vera)
 		require.Equal(t, "42501", sqlState(err), "a comment in another member's name: %v", err)
 		_, err = exec(t, tx, "INSERT INTO task_comments (task_id, author_id, body) VALUES ($1, NULL, 'unsigned')", b.taskA)
@@ -315,7 +318,8 @@ func TestSuspendedTenantInvisible(t *testing.T) {
 		require.NoError(t, err)
 		defer tx.Rollback(ctx)
 		var tenantID *uuid.UUID
-		require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, 'tenant-a')", aliceEmail).Scan(&tenantID))
+		require.NoError(t, tx.QueryRow(ctx, "SELECT tenant_id FROM app.enter($1, 'tenant-a', false, $2)",
+			aliceEmail, b.db.Proof(t, aliceEmail, "tenant-a", false)).Scan(&tenantID))
 		return tenantID != nil, count(t, tx, "SELECT count(*) FROM projects") + count(t, tx, "SELECT count(*) FROM tasks")
 	}
 	granted, n := direct()
@@ -377,7 +381,7 @@ func TestEmptySettingAfterTransaction(t *testing.T) {
 	b := setup(t)
 	conn := pgtest.Conn(t, b.db.RuntimeURL)
 	ctx := context.Background()
-	inTenant(t, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
+	inTenant(t, b.db, conn, aliceEmail, "tenant-a", func(tx pgx.Tx) {
 		require.Equal(t, 1, count(t, tx, "SELECT count(*) FROM projects"))
 	})
 	var raw string

@@ -36,21 +36,77 @@ type roleFacts struct {
 	inApp, inAdmin  bool
 	ownedTables     string
 	privilegedRoles string
+	temp            bool     // may create temporary tables in this database
+	settings        []string // role-level settings outside AllowedRoleSettings
+}
+
+// roleSettingsSQL lists the connected role's own settings (ALTER ROLE ...
+// SET, for every database or this one) that AllowedRoleSettings does not
+// allow. Any role may give itself such defaults: `ALTER ROLE CURRENT_USER
+// SET row_security = off` run once by the runtime role breaks (or, with
+// search_path, redirects) every session it opens afterwards.
+const roleSettingsSQL = `
+SELECT coalesce(array_agg(s.setting ORDER BY s.setting), '{}'),
+       pg_catalog.has_database_privilege(current_user, current_database(), 'TEMPORARY')
+FROM (SELECT unnest(d.setconfig) AS setting FROM pg_catalog.pg_db_role_setting d
+      WHERE d.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+        AND d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))) s
+WHERE NOT split_part(s.setting, '=', 1) = ANY ($1::text[])
+  AND NOT split_part(s.setting, '=', 1) LIKE ANY ($2::text[])`
+
+// AllowedRoleSettings are the role-level settings SelfCheck accepts on the
+// runtime and admin roles: timeouts an operator bounds sessions with, and
+// pgaudit's (session audit logging of the admin role, docs/security.md).
+// Everything else (row_security, search_path, default_transaction_*,
+// app.*, ...) is refused: the application never needs it, and it changes
+// how every later session runs.
+var AllowedRoleSettings = []string{
+	"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "idle_session_timeout",
+	"pgaudit.*",
 }
 
 func readRole(ctx context.Context, p *pgxpool.Pool) (roleFacts, error) {
 	var f roleFacts
 	err := p.QueryRow(ctx, roleCheckSQL).Scan(&f.name, &f.super, &f.bypass, &f.inApp, &f.inAdmin, &f.ownedTables, &f.privilegedRoles)
+	if err != nil {
+		return f, err
+	}
+	var exact, like []string
+	for _, a := range AllowedRoleSettings {
+		if p, ok := strings.CutSuffix(a, "*"); ok {
+			like = append(like, p+"%")
+		} else {
+			exact = append(exact, a)
+		}
+	}
+	err = p.QueryRow(ctx, roleSettingsSQL, exact, like).Scan(&f.settings, &f.temp)
 	return f, err
+}
+
+// settingProblems describes what f's role may not have, for the variable
+// that names its connection.
+func (f roleFacts) settingProblems(variable string) []string {
+	var out []string
+	if len(f.settings) > 0 {
+		out = append(out, fmt.Sprintf("%s role %q has role-level settings %s that every session inherits (only %s are allowed): ALTER ROLE %s RESET ...",
+			variable, f.name, strings.Join(f.settings, ", "), strings.Join(AllowedRoleSettings, ", "), f.name))
+	}
+	if f.temp && !f.super {
+		out = append(out, fmt.Sprintf("%s role %q may create TEMPORARY tables in this database (a temporary table shadows the schema's on a pooled connection): as the database owner, REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC (and from %s)",
+			variable, f.name, f.name))
+	}
+	return out
 }
 
 // SelfCheck refuses a misconfiguration that would leak at run time: the
 // runtime connection must not be a superuser, have BYPASSRLS, own (or be able
 // to become the owner of) a tenant table, or be able to SET ROLE to a
-// privileged role; it must be a member of pgtenant_app; the schema and the
-// policies must be exactly the ones this binary embeds. When an admin pool
-// is configured, its role must have BYPASSRLS, must not be a superuser and
-// must be a member of pgtenant_admin.
+// privileged role; it must be a member of pgtenant_app, may not create
+// temporary tables, and may carry no role-level settings but
+// AllowedRoleSettings; the schema and the policies must be exactly the ones
+// this binary embeds. When an admin pool is configured, its role must have
+// BYPASSRLS, must not be a superuser, must be a member of pgtenant_admin and
+// may carry no settings but AllowedRoleSettings.
 //
 // The returned error lists every problem found, one per line.
 func (s *Scope) SelfCheck(ctx context.Context) error {
@@ -77,6 +133,7 @@ func (s *Scope) SelfCheck(ctx context.Context) error {
 	if !rt.inApp {
 		problems = append(problems, fmt.Sprintf("DATABASE_URL role %q is not a member of pgtenant_app (CREATE ROLE ... IN ROLE pgtenant_app)", rt.name))
 	}
+	problems = append(problems, rt.settingProblems("DATABASE_URL")...)
 	st, err := migrations.ReadStatus(ctx, s.pool)
 	if err != nil {
 		problems = append(problems, "cannot read the migration state: "+err.Error())
@@ -96,6 +153,9 @@ func (s *Scope) SelfCheck(ctx context.Context) error {
 			}
 			if !ad.inAdmin {
 				problems = append(problems, fmt.Sprintf("ADMIN_DATABASE_URL role %q is not a member of pgtenant_admin", ad.name))
+			}
+			if len(ad.settings) > 0 {
+				problems = append(problems, ad.settingProblems("ADMIN_DATABASE_URL")[0])
 			}
 			if ad.name == rt.name {
 				problems = append(problems, "DATABASE_URL and ADMIN_DATABASE_URL use the same role")

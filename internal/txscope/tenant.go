@@ -13,8 +13,9 @@ import (
 )
 
 // enterSQL establishes the context. Its arguments are bind parameters: the
-// identity and tenant key never become SQL text.
-const enterSQL = `SELECT user_id, is_owner, tenant_id, tenant_slug, role FROM app.enter($1, $2, $3)`
+// identity, tenant key and proof never become SQL text (nor appear in
+// pg_stat_activity).
+const enterSQL = `SELECT user_id, is_owner, tenant_id, tenant_slug, role FROM app.enter($1, $2, $3, $4)`
 
 // Tx is a unit of work inside a scope. Q is bound to it and must not be kept
 // after the callback returns.
@@ -44,13 +45,13 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 //
 // Read returns ErrUnknownUser or ErrTenantNotFound (from the first
 // statement, whose rows fn never sees) when who may not read.
-func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) error {
+func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
 	c, err := acquire(ctx, s.pool)
 	if err != nil {
 		return err
 	}
-	defer s.release(c)
-	rc := &readConn{conn: c.Conn(), who: who}
+	defer func() { s.release(c, err) }()
+	rc := &readConn{conn: c.Conn(), who: who, s: s}
 	err = fn(&Tx{Q: dbgen.New(rc), s: rc})
 	if rc.err != nil {
 		return rc.err // the scope's own verdict wins over what fn made of it
@@ -71,12 +72,16 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	if err != nil {
 		return err
 	}
-	defer s.release(c)
+	defer func() { s.release(c, err) }()
 	conn := c.Conn()
+	proof, err := s.proof(ctx, who, false)
+	if err != nil {
+		return err
+	}
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(enterSQL, who.Email, who.Tenant, false)
+	b.Queue(enterSQL, who.Email, who.Tenant, false, proof)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var sess Session
@@ -91,7 +96,9 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	}
 	if err != nil {
 		s.rollback(ctx, conn)
-		return mapError(err)
+		err = mapError(err)
+		s.forgetKey(err)
+		return err
 	}
 
 	defer func() {
@@ -169,6 +176,7 @@ func scanSession(row pgx.Row, who Who) (Session, error) {
 
 // readConn is the dbgen.DBTX of a Read scope.
 type readConn struct {
+	s       *Scope
 	conn    *pgx.Conn
 	who     Who
 	entered bool
@@ -183,26 +191,41 @@ func (r *readConn) session(ctx context.Context) (Session, error) {
 		return r.sess, r.err
 	}
 	br := r.send(ctx, nil)
-	return r.sess, errors.Join(r.err, br.Close())
+	return r.sess, errors.Join(r.err, closeBatch(br))
 }
 
-// send pipelines app.enter and, when stmt is not nil, the statement, and
-// reads app.enter's result. The caller reads the statement's result and
-// closes the batch.
+// send pipelines app.enter (with a fresh proof) and, when stmt is not nil,
+// the statement, and reads app.enter's result. The caller reads the
+// statement's result and closes the batch (nil when r.err is set before
+// anything was sent).
 func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchResults {
+	proof, err := r.s.proof(ctx, r.who, true)
+	if err != nil {
+		r.err = err
+		return nil
+	}
 	b := &pgx.Batch{}
-	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true)
+	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true, proof)
 	if stmt != nil {
 		b.Queue(stmt.SQL, stmt.Arguments...)
 	}
 	br := r.conn.SendBatch(ctx, b)
 	sess, err := scanSession(br.QueryRow(), r.who)
 	if err != nil {
-		r.err = err
+		r.err = mapError(err)
+		r.s.forgetKey(r.err)
 		return br
 	}
 	r.sess, r.entered = sess, true
 	return br
+}
+
+// closeBatch closes br, which send leaves nil when it sent nothing.
+func closeBatch(br pgx.BatchResults) error {
+	if br == nil {
+		return nil
+	}
+	return br.Close()
 }
 
 func (r *readConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -211,7 +234,7 @@ func (r *readConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Co
 	}
 	br := r.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	if r.err != nil {
-		br.Close()
+		closeBatch(br)
 		return pgconn.CommandTag{}, r.err
 	}
 	tag, err := br.Exec()
@@ -224,7 +247,7 @@ func (r *readConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 	}
 	br := r.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	if r.err != nil {
-		br.Close()
+		closeBatch(br)
 		return nil, r.err
 	}
 	rows, err := br.Query()

@@ -6,12 +6,15 @@
 // fails when any other package builds a querier or opens a pool.
 //
 // Tenant scopes (Read, Write) run as the runtime role with row-level
-// security. Their context is established by app.enter(email, tenant) in the
-// same round trip as BEGIN (Write) or as the first statement itself (Read):
-// the database resolves the verified identity to a user, checks membership
-// and tenant status, and sets app.user_id, app.tenant_id and app.role with
-// set_config(..., true), which ends with the transaction. No other code sets
-// those settings.
+// security. Their context is established by app.enter(email, tenant,
+// read_only, proof) in the same round trip as BEGIN (Write) or as the first
+// statement itself (Read): the database checks the proof (an HMAC the scope
+// signs with a key only the server reads, proof.go), resolves the verified
+// identity to a user, checks membership and tenant status, and sets
+// app.user_id, app.tenant_id, app.role and app.is_owner with set_config(...,
+// true), sealed to this backend and transaction, which ends with the
+// transaction. A session the server did not hand a proof to reads and
+// writes nothing, whatever it sets.
 //
 // The Admin scope runs on a separate BYPASSRLS pool, demands a reason, and
 // writes an audit row in the same transaction as the work.
@@ -22,11 +25,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -70,19 +76,6 @@ type Session struct {
 	Role       Role // "" when no tenant is in context
 }
 
-// Errors a scope returns before or instead of running the caller's queries.
-var (
-	// ErrUnknownUser: the verified identity has no user row.
-	ErrUnknownUser = errors.New("txscope: unknown user")
-	// ErrTenantNotFound: the named tenant does not exist, is suspended, or the
-	// user is neither a member nor an Owner. One error for all three, so the
-	// API cannot be used as an existence oracle.
-	ErrTenantNotFound = errors.New("txscope: tenant not found")
-	// ErrForbidden: the user's role may not do this (e.g. a Client Viewer
-	// writing).
-	ErrForbidden = errors.New("txscope: forbidden")
-)
-
 // Config configures the pools.
 type Config struct {
 	// DatabaseURL is the runtime role (NOSUPERUSER, NOBYPASSRLS, owns
@@ -92,13 +85,18 @@ type Config struct {
 	// AdminDatabaseURL is the BYPASSRLS admin role; optional. Without it,
 	// Admin returns ErrNoAdmin.
 	AdminDatabaseURL string
-	// MaxConns bounds each pool (default 10).
+	// MaxConns bounds each pool. Zero: the URL's pool_max_conns when it
+	// has one, else 10.
 	MaxConns int32
 	// Tracer, when set, sees every query (tests count round trips with it).
 	Tracer pgx.QueryTracer
 	// Logger receives connection-level warnings (a connection destroyed
 	// after a failed rollback, say). Default slog.Default().
 	Logger *slog.Logger
+	// KeyRefresh is how often the context key is re-read through the admin
+	// pool (default DefaultKeyRefresh). Read and Write sign app.enter with
+	// it, so they need AdminDatabaseURL too.
+	KeyRefresh time.Duration
 }
 
 // Scope owns the pools. Create one per process with Open.
@@ -106,6 +104,7 @@ type Scope struct {
 	pool  *pgxpool.Pool
 	admin *pgxpool.Pool
 	log   *slog.Logger
+	keys  keyring
 }
 
 // Open connects the pools (lazily: Open does not fail on an unreachable
@@ -118,6 +117,10 @@ func Open(ctx context.Context, cfg Config) (*Scope, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Scope{log: cfg.Logger}
+	s.keys.every = cfg.KeyRefresh
+	if s.keys.every <= 0 {
+		s.keys.every = DefaultKeyRefresh
+	}
 	if cfg.DatabaseURL != "" {
 		pool, err := newPool(ctx, cfg.DatabaseURL, cfg)
 		if err != nil {
@@ -136,14 +139,16 @@ func Open(ctx context.Context, cfg Config) (*Scope, error) {
 	return s, nil
 }
 
-func newPool(ctx context.Context, url string, cfg Config) (*pgxpool.Pool, error) {
-	pc, err := pgxpool.ParseConfig(url)
+func newPool(ctx context.Context, connString string, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, errors.New("cannot parse the connection URL") // the parse error may quote the password
 	}
-	pc.MaxConns = 10
-	if cfg.MaxConns > 0 {
+	switch {
+	case cfg.MaxConns > 0:
 		pc.MaxConns = cfg.MaxConns
+	case !setsPoolMaxConns(connString):
+		pc.MaxConns = defaultMaxConns
 	}
 	pc.ConnConfig.Tracer = cfg.Tracer
 	if pc.ConnConfig.RuntimeParams == nil {
@@ -155,6 +160,24 @@ func newPool(ctx context.Context, url string, cfg Config) (*pgxpool.Pool, error)
 	return pgxpool.NewWithConfig(ctx, pc)
 }
 
+// defaultMaxConns bounds a pool when neither Config.MaxConns nor the URL's
+// pool_max_conns says otherwise.
+const defaultMaxConns = 10
+
+// setsPoolMaxConns reports whether a connection string (URL or key=value
+// form) sets pgxpool's pool_max_conns itself.
+func setsPoolMaxConns(connString string) bool {
+	if u, err := url.Parse(connString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has("pool_max_conns")
+	}
+	for _, f := range strings.Fields(connString) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == "pool_max_conns" {
+			return true
+		}
+	}
+	return false
+}
+
 // Close closes the pools.
 func (s *Scope) Close() {
 	if s.pool != nil {
@@ -164,9 +187,6 @@ func (s *Scope) Close() {
 		s.admin.Close()
 	}
 }
-
-// ErrNoRuntime: the scope was opened without DATABASE_URL.
-var ErrNoRuntime = errors.New("txscope: no runtime database configured (DATABASE_URL)")
 
 // Ping checks that the runtime pool reaches the database.
 func (s *Scope) Ping(ctx context.Context) error {
@@ -191,19 +211,46 @@ func acquire(ctx context.Context, p *pgxpool.Pool) (*pgxpool.Conn, error) {
 	return c, nil
 }
 
-// release returns c to its pool only if it is idle: a connection inside a
-// transaction, in a failed transaction or mid-query is closed instead, so
-// no later scope can inherit its state.
-func (s *Scope) release(c *pgxpool.Conn) {
-	pc := c.Conn().PgConn()
-	if !pc.IsClosed() && (pc.IsBusy() || pc.TxStatus() != 'I') {
-		s.log.Warn("txscope: destroying a connection that is not idle", "tx_status", string(pc.TxStatus()), "busy", pc.IsBusy())
+// release returns c to its pool. A connection inside a transaction, in a
+// failed transaction, mid-query or closed is destroyed instead, never
+// reused, so no later scope can inherit its state: pgxpool's own Release
+// does that check (pgx v5.12 pgxpool/conn.go: IsClosed, IsBusy, TxStatus
+// != 'I' -> Destroy), and TestNonIdleConnectionIsDestroyed holds it to it.
+// A connection app.enter found tainted is destroyed here as well.
+func (s *Scope) release(c *pgxpool.Conn, err error) {
+	if errors.Is(err, ErrTaintedSession) || unresolvedName(err) {
+		s.log.Warn("txscope: destroying a connection that carried state planted outside pgtenant", "err", err)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = c.Hijack().Close(ctx)
 		cancel()
 		return
 	}
 	c.Release()
+}
+
+// unresolvedName reports a table, function, schema or prepared statement
+// that did not resolve. sqlc checks every query against the schema, so on
+// a healthy connection this does not happen; it does when something planted
+// a session search_path before pgx prepared a statement (pgx sends Parse
+// before app.enter's RESET ALL runs), or replaced a statement pgx had
+// prepared (app.enter drops it, and pgx's Bind then finds none). Likewise
+// a statement cancelled by a timeout: a statement_timeout or lock_timeout
+// planted at session level is armed when app.enter's statement starts, so
+// the reset inside comes too late for that one statement and is rolled
+// back with it. The connection is destroyed so the next request gets a
+// clean one.
+func unresolvedName(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName,
+		pgerrcode.InvalidSQLStatementName,                   // app.enter dropped a statement planted under a name pgx had cached
+		pgerrcode.QueryCanceled, pgerrcode.LockNotAvailable: // a planted statement_timeout or lock_timeout fires before app.enter's RESET ALL
+		return true
+	}
+	return false
 }
 
 // NormalizeEmail is the one normalization of identities to user rows:

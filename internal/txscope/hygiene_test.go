@@ -1,0 +1,211 @@
+package txscope
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/pgtest"
+)
+
+// Session hygiene: whatever ran on a pooled connection between two
+// requests (an injected statement, or through pgbouncer any session of the
+// runtime role) cannot carry objects or settings into the next request.
+// app.enter resets what it can (RESET ALL) and refuses what it cannot
+// (PT002); txscope then destroys the connection. These tests plant state on
+// the single connection of a pool, as the runtime role, and send the next
+// request through it.
+
+// plant runs sql on the pool's one connection, returns it to the pool, and
+// reports that connection's backend pid.
+func plant(t *testing.T, s *Scope, sql ...string) uint32 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer c.Release()
+	for _, q := range sql {
+		_, err := c.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
+	var pid uint32
+	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
+	return pid
+}
+
+func pooledPID(t *testing.T, s *Scope) uint32 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer c.Release()
+	var pid uint32
+	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
+	return pid
+}
+
+func readProjects(s *Scope) ([]string, error) {
+	ctx := context.Background()
+	var names []string
+	err := s.Read(ctx, Who{Email: "alice@a.example", Tenant: "tenant-a"}, func(tx *Tx) error {
+		ps, err := tx.Q.ProjectListFirst(ctx, 10)
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+		return err
+	})
+	return names, err
+}
+
+// TestPlantedSettingsAreReset: session-level settings that would break or
+// redirect the next request (search_path, row_security, a timeout, a
+// read-only default, a stash in a custom setting), a stray SQL-level
+// prepared statement and a WITH HOLD cursor are gone by the time the
+// request's statement runs, and after it; the connection stays pooled.
+func TestPlantedSettingsAreReset(t *testing.T) {
+	t.Parallel()
+	s, _ := openInternal(t)
+	ctx := context.Background()
+	names, err := readProjects(s) // positive control; pgx prepares the statement
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names)
+	pid := plant(t, s,
+		"SET search_path = pg_catalog", // `projects` would not resolve
+		"SET row_security = off",       // RLS would raise instead of filtering
+		"SET statement_timeout = 1",    // every statement would time out
+		"SET default_transaction_read_only = on",
+		"SELECT set_config('app.stash', 'planted', false)",
+	)
+	names, err = readProjects(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names)
+	require.NoError(t, s.Write(ctx, Who{Email: "alice@a.example", Tenant: "tenant-a"}, func(tx *Tx) error {
+		return nil
+	}))
+	require.Equal(t, pid, pooledPID(t, s), "a reset connection stays in the pool")
+
+	c, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer c.Release()
+	var path, rls, stash string
+	var prepared, cursors int
+	require.NoError(t, c.QueryRow(ctx, `SELECT current_setting('search_path'), current_setting('row_security'), current_setting('app.stash', true),
+		(SELECT count(*) FROM pg_prepared_statements WHERE from_sql), (SELECT count(*) FROM pg_cursors WHERE is_holdable)`).Scan(&path, &rls, &stash, &prepared, &cursors))
+	require.Equal(t, `"$user", public`, path)
+	require.Equal(t, "on", rls)
+	require.Empty(t, stash)
+	require.Zero(t, prepared, "planted statements deallocated")
+	require.Zero(t, cursors, "planted cursors closed")
+}
+
+// TestPlantedSearchPathBeforePrepare: pgx parses a statement it has not
+// prepared on this connection before the batch (and app.enter's reset)
+// runs, so a planted search_path fails that one request; the connection is
+// destroyed, and the next request works.
+func TestPlantedSearchPathBeforePrepare(t *testing.T) {
+	t.Parallel()
+	s, _ := openInternal(t)
+	pid := plant(t, s, "SET search_path = pg_catalog")
+	_, err := readProjects(s)
+	require.Error(t, err)
+	require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
+	names, err := readProjects(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names)
+}
+
+// TestPlantedTimeout: a planted statement_timeout of 1 ms is armed when
+// app.enter's statement starts, before its RESET ALL runs: that request may
+// time out (and then the connection is destroyed); the one after works.
+func TestPlantedTimeout(t *testing.T) {
+	t.Parallel()
+	s, _ := openInternal(t)
+	pid := plant(t, s, "SET statement_timeout = 1", "SET lock_timeout = 1")
+	if _, err := readProjects(s); err != nil {
+		require.ErrorIs(t, err, ErrUnavailable)
+		require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
+	}
+	names, err := readProjects(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names)
+}
+
+// TestPlantedStateIsRefused: state the next request must not run with
+// makes that request fail and the connection is destroyed; the next
+// request gets a fresh one and works. The positive control is the first
+// request of each case.
+func TestPlantedStateIsRefused(t *testing.T) {
+	t.Parallel()
+	for name, sql := range map[string][]string{
+		// RESET ALL does not reset the role (RESET ROLE does), and a
+		// SECURITY DEFINER function may not: app.enter refuses (PT002).
+		"set role": {"SET ROLE pgtenant_app"},
+		// A SQL-level PREPARE under the name pgx gave ProjectListFirst: the
+		// request would run the planted statement (which mails each row's
+		// name out with pg_notify) in its own context. app.enter drops it;
+		// pgx's Bind then finds no statement: the request fails, nothing
+		// ran, the connection is replaced.
+		"hijacked prepared statement": {`DO $$ DECLARE n text; BEGIN
+			SELECT name INTO STRICT n FROM pg_prepared_statements WHERE statement LIKE '%FROM projects%ORDER BY created_at, id%LIMIT%';
+			EXECUTE format('DEALLOCATE %I', n);
+			EXECUTE format('PREPARE %I(int) AS SELECT tenant_id, id, name, description, created_at, updated_at FROM projects WHERE pg_notify(''exfil'', name) IS NULL LIMIT $1', n);
+			END $$`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, db := openInternal(t)
+			names, err := readProjects(s) // positive control, and warms pgx's statement cache
+			require.NoError(t, err)
+			require.Equal(t, []string{"Apollo"}, names)
+
+			listener := pgtest.Conn(t, db.RuntimeURL)
+			_, err = listener.Exec(context.Background(), "LISTEN exfil")
+			require.NoError(t, err)
+			pid := plant(t, s, sql...)
+			_, err = readProjects(s)
+			require.Error(t, err)
+			wctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			n, werr := listener.WaitForNotification(wctx)
+			cancel()
+			require.Error(t, werr, "the planted statement ran and sent %v", n)
+			if name == "set role" {
+				require.ErrorIs(t, err, ErrTaintedSession)
+			}
+			require.NotEqual(t, pid, pooledPID(t, s), "the tainted connection was destroyed")
+
+			names, err = readProjects(s)
+			require.NoError(t, err)
+			require.Equal(t, []string{"Apollo"}, names)
+		})
+	}
+}
+
+// TestTempShadowing: a temporary table named like a tenant table is searched
+// before public when pg_temp is not on the search_path. The runtime role
+// cannot create one (TEMP is revoked); granted TEMP by mistake (the
+// control), it can, and app.enter refuses the next request on that
+// connection.
+func TestTempShadowing(t *testing.T) {
+	t.Parallel()
+	s, db := openInternal(t)
+	ctx := context.Background()
+	c, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	_, err = c.Exec(ctx, "CREATE TEMP TABLE projects (tenant_id uuid, id uuid, name text, description text, created_at timestamptz, updated_at timestamptz)")
+	c.Release()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "permission denied to create temporary tables")
+
+	db.Fixtures(t).Exec(t, "GRANT TEMPORARY ON DATABASE "+db.Name+" TO pgtenant_test_api")
+	pid := plant(t, s,
+		`CREATE TEMP TABLE projects (tenant_id uuid, id uuid, name text, description text, created_at timestamptz, updated_at timestamptz)`,
+		`INSERT INTO projects VALUES (gen_random_uuid(), gen_random_uuid(), 'shadow', '', now(), now())`)
+	_, err = readProjects(s)
+	require.ErrorIs(t, err, ErrTaintedSession)
+	require.NotEqual(t, pid, pooledPID(t, s))
+	names, err := readProjects(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Apollo"}, names, "the real table, not the shadow")
+}

@@ -159,14 +159,27 @@ func TestHandEditedPoliciesAreDetectedAndRepaired(t *testing.T) {
 		"DROP POLICY projects_isolation ON projects",
 		"ALTER TABLE projects NO FORCE ROW LEVEL SECURITY",
 		"GRANT TRUNCATE ON projects TO pgtenant_app",
+		// What the policies depend on: function attributes and grants,
+		// schema grants, grants to a login role directly, triggers.
+		"ALTER FUNCTION app.current_is_owner() SECURITY DEFINER",
+		"ALTER FUNCTION app.context() RESET search_path",
+		"ALTER FUNCTION app.member_add(text, text) SET search_path = public, pg_temp",
+		"GRANT EXECUTE ON FUNCTION app.context_keys() TO pgtenant_app",
+		"GRANT USAGE ON SCHEMA app_private TO pgtenant_app",
+		"GRANT CREATE ON SCHEMA app TO " + pgtest.RuntimeRole,
+		"GRANT SELECT ON audit_log TO " + pgtest.RuntimeRole,
+		"ALTER TABLE tasks DISABLE TRIGGER tasks_touch",
+		"DROP TRIGGER audit_log_stamp ON audit_log",
 	} {
 		fx.Exec(t, edit)
 		st, err := r.Status(ctx)
 		require.NoError(t, err)
-		require.Contains(t, st.Problem(), "drifted", edit)
+		require.Contains(t, st.Problem(), "differs", edit)
+		require.NotEmpty(t, st.Drift, "named against the embedded expectation: %s", edit)
 		files, _ := migrations.Policies()
 		res, err := r.Up(ctx)
 		require.NoError(t, err)
+		require.Empty(t, res.Drift, "repaired: %s", edit)
 		require.Len(t, res.PoliciesApplied, len(files), "every file re-applied after %s", edit)
 		st, err = r.Status(ctx)
 		require.NoError(t, err)
@@ -207,7 +220,7 @@ func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	d.Fixtures(t).Exec(t, "GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO PUBLIC")
 	st, err := r.Status(ctx)
 	require.NoError(t, err)
-	require.Contains(t, st.Problem(), "drifted")
+	require.Contains(t, st.Problem(), "differs")
 	_, err = r.Up(ctx)
 	require.NoError(t, err)
 	require.False(t, publicCanRun())

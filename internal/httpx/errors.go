@@ -50,6 +50,7 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeValidation:         http.StatusUnprocessableEntity,
 	tenancy.CodeInternal:           http.StatusInternalServerError,
 	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
+	tenancy.CodeSchemaDrift:        http.StatusServiceUnavailable,
 }
 
 // Codes lists every code that has a status, sorted.

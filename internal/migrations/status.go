@@ -97,6 +97,21 @@ func (s Status) Problem() string {
 	return ""
 }
 
+// Explain is Problem followed by what differs, object by object, in the
+// words of rls-check's drift rules (which quote SQL: for logs and
+// operators, not for clients).
+func (s Status) Explain() string {
+	p := s.Problem()
+	if p == "" || len(s.Drift) == 0 || !strings.HasPrefix(p, "the catalog differs") {
+		return p
+	}
+	parts := []string{p}
+	for _, f := range s.Drift {
+		parts = append(parts, f.Object+": "+f.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // DriftSummary names the objects of findings, at most three, and how many
 // more: "policy projects_isolation on public.projects, trigger ... (and 2
 // more)".
@@ -131,8 +146,21 @@ func ReadStatus(ctx context.Context, db Beginner) (Status, error) {
 		return Status{}, fmt.Errorf("migrations: read status: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// Deparsing a policy or trigger (pg_get_expr, pg_get_triggerdef) takes
+	// a share lock on its table, in the catalog's order; `migrate up`
+	// takes exclusive locks in the policy files' order. A status read
+	// (every readiness interval, by every server) that met a migration
+	// would deadlock with it, and Postgres may cancel the migration: so
+	// the read gives up first, well before deadlock_timeout (1 s by
+	// default), and reports a lock timeout.
+	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", statusLockTimeout); err != nil {
+		return Status{}, fmt.Errorf("migrations: read status: %w", err)
+	}
 	return readStatus(ctx, tx)
 }
+
+// statusLockTimeout bounds ReadStatus's lock waits.
+const statusLockTimeout = "250ms"
 
 func readStatus(ctx context.Context, tx pgx.Tx) (Status, error) {
 	versions, err := Versions()

@@ -47,6 +47,12 @@ const (
 	CodeBadRequest Code = "bad_request"
 	// CodeUnavailable: the database is unreachable or timed out; retry.
 	CodeUnavailable Code = "unavailable"
+	// CodeSchemaDrift: the database is not what this server expects (a
+	// policy, function, trigger, grant or RLS flag differs; migrations are
+	// pending; the database roles are misconfigured): the server refuses
+	// tenant and admin work until an operator repairs it (`server migrate
+	// up`), rather than serve under policies it did not ship.
+	CodeSchemaDrift Code = "schema_drift"
 	// CodeInternal: anything else; details only in the server log.
 	CodeInternal Code = "internal"
 )
@@ -94,6 +100,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var sce *txscope.SelfCheckError
 	switch {
 	case errors.Is(err, txscope.ErrTenantNotFound), errors.Is(err, txscope.ErrNotFound):
 		return &Error{Code: CodeNotFound, Message: "not found", Err: err}
@@ -107,6 +114,8 @@ func AsError(err error) *Error {
 		return &Error{Code: CodeValidation, Message: "a value was refused", Err: err}
 	case errors.Is(err, txscope.ErrReasonRequired):
 		return reasonRequired(err)
+	case errors.As(err, &sce):
+		return &Error{Code: CodeSchemaDrift, Message: "the database is not what this server expects, so it serves no tenant or admin request until an operator repairs it: " + sce.Detail(), Err: err}
 	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded),
 		// The key was rotated under the scope (it re-reads keys on its next
 		// use), or the pooled connection was tainted (and destroyed): the

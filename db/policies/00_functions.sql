@@ -18,6 +18,51 @@
 -- Every name is schema-qualified (the file runs with the migrating role's
 -- search_path).
 
+-- app.fold_email is rules.NormalizeEmail (internal/tenancy/rules): ASCII
+-- white space trimmed, ASCII letters lower-cased, every other character
+-- kept as it is. Not lower(btrim()): Postgres's lower() folds non-ASCII
+-- letters as the database's locale says (the KELVIN SIGN of
+-- '\u212Aate@acme.com' becomes 'k'), so two distinct identities could
+-- find one user row.
+CREATE OR REPLACE FUNCTION app.fold_email(p_email text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.translate(pg_catalog.btrim(p_email, E' \t\n\x0b\f\r'),
+                                      'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
+
+-- app.text_ok is the text rule of every free-text column, rules.CleanText
+-- (internal/tenancy/rules; a test compares the character classes below
+-- with the Go rule's, and both rules on the same inputs): no C0 or C1
+-- control or DEL (multiline text keeps tab, newline and carriage return),
+-- no format character (Unicode Cf: zero-width characters, the bidi
+-- embeddings, overrides and isolates, ...), no line or paragraph separator;
+-- in Unicode NFC; and, when required, at least one character that is not
+-- blank (white space, Hangul fillers, variation selectors, ...). Lengths
+-- stay in each constraint.
+CREATE OR REPLACE FUNCTION app.text_ok(p_text text, p_multiline boolean, p_required boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN p_multiline
+                THEN p_text !~ '[\u0001-\u0008\u000b-\u000c\u000e-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]'
+                ELSE p_text !~ '[\u0001-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]' END
+       AND p_text IS NFC NORMALIZED
+       AND (NOT p_required OR p_text ~ '[^\u0009-\u000d\u0020\u0085\u00a0\u034f\u115f-\u1160\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u2800\u3000\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]')
+    $$;
+
+-- app.valid_email is rules.ValidEmail: 3 to 320 bytes, one @ with text on
+-- both sides, no ASCII capital (the address is stored as app.fold_email
+-- leaves it), the text rule, and no blank character anywhere (a no-break
+-- space around an address is not trimmed into another address: it is
+-- refused).
+CREATE OR REPLACE FUNCTION app.valid_email(p_email text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.octet_length(p_email) BETWEEN 3 AND 320
+       AND p_email ~ '^[^@]+@[^@]+$'
+       AND p_email !~ '[A-Z]'
+       AND app.text_ok(p_email, false, true)
+       AND p_email !~ '[\u0009-\u000d\u0020\u0085\u00a0\u034f\u115f-\u1160\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u2800\u3000\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]'
+    $$;
+
 -- app.context() is the one reader of the tenant context: the settings as
 -- they are right now, if app.seal is an HMAC over exactly them, this
 -- backend's pid and this transaction's start (keyed by a live key); else
@@ -206,7 +251,7 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         -- owner, whom FORCE subjects to the policies).
         SELECT u.id, u.is_owner, pg_catalog.set_config('app.entry_user_id', u.id::pg_catalog.text, true) IS NOT NULL
         INTO user_id, is_owner, v_name
-        FROM public.users u WHERE u.email = pg_catalog.lower(pg_catalog.btrim(coalesce(p_email, '')));
+        FROM public.users u WHERE u.email = app.fold_email(coalesce(p_email, ''));
         IF FOUND AND p_tenant <> '' THEN
             -- Two statements rather than one with an OR, so each keeps an
             -- index plan. A uuid is 36 characters of hex and dashes.
@@ -322,7 +367,7 @@ CREATE OR REPLACE FUNCTION app.member_add(p_email text, p_role text)
     DECLARE
         v_tenant uuid := app.current_tenant_id();
         v_role   text := app.current_member_role();
-        v_email  text := lower(btrim(coalesce(p_email, '')));
+        v_email  text := app.fold_email(coalesce(p_email, ''));
         v_user   uuid;
     BEGIN
         IF v_tenant IS NULL OR v_role IS NULL OR v_role NOT IN ('owner', 'partner') THEN

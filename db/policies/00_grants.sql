@@ -70,6 +70,9 @@ GRANT EXECUTE ON FUNCTION
     app.current_member_role(), app.current_is_owner(), app.audited_writer()
     TO pgtenant_app, pgtenant_admin;
 GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text) TO pgtenant_app;
+-- The text and email rules: check constraints run them as whoever writes.
+GRANT EXECUTE ON FUNCTION app.fold_email(text), app.text_ok(text, boolean, boolean), app.valid_email(text)
+    TO pgtenant_app, pgtenant_admin;
 -- The context keys: read by the server through its admin pool, rotated by
 -- `server context-key rotate`. Never the runtime role.
 GRANT EXECUTE ON FUNCTION app.context_keys(), app.context_key_rotate(interval) TO pgtenant_admin;

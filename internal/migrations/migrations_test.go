@@ -194,7 +194,8 @@ func TestHandEditedPoliciesAreDetectedAndRepaired(t *testing.T) {
 }
 
 // TestDownUpRestoresFunctionGrants: a down/up cycle recreates functions
-// with default privileges (EXECUTE for PUBLIC); up must re-apply the grants.
+// with default privileges (EXECUTE for PUBLIC: 0011 drops and recreates
+// app.text_ok, 0002 app.member_add); up must re-apply the grants.
 func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	t.Parallel()
 	d := pgtest.New(t)
@@ -204,11 +205,12 @@ func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	conn := pgtest.Conn(t, d.SuperURL)
 	publicCanRun := func() bool {
 		var ok bool
-		require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege('public', 'app.member_add(text, text)', 'EXECUTE')").Scan(&ok))
+		require.NoError(t, conn.QueryRow(ctx, `SELECT has_function_privilege('public', 'app.member_add(text, text)', 'EXECUTE')
+			OR has_function_privilege('public', 'app.text_ok(text, boolean, boolean)', 'EXECUTE')`).Scan(&ok))
 		return ok
 	}
 	require.False(t, publicCanRun(), "positive control: revoked after a normal up")
-	_, err = r.Down(ctx, 1)
+	_, err = r.Down(ctx, downTo(t, 1)) // through 0011 and 0002
 	require.NoError(t, err)
 	res, err := r.Up(ctx)
 	require.NoError(t, err)

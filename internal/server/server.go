@@ -6,6 +6,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -63,6 +64,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, Observe: cfg.Observe})
 	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
+	if cfg.Auth.Mode() == auth.ModeDev {
+		// Every path, the unauthenticated ones too: a DNS-rebinding page
+		// must not even learn the server is there.
+		e.Use(loopbackHostOnly)
+	}
 	e.Use(s.gate)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -83,6 +89,19 @@ func (s *Server) Echo() *echo.Echo { return s.e }
 
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// loopbackHostOnly refuses (421) a request whose Host is not a loopback
+// name: dev mode authenticates everyone as DEV_USER_EMAIL, and a page on
+// another origin can reach a loopback listener by DNS rebinding (its name
+// re-pointed at 127.0.0.1); its requests still carry its own host name.
+func loopbackHostOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !auth.LoopbackHost(c.Request().Host) {
+			return fmt.Errorf("%w: Host %q", auth.ErrMisdirected, c.Request().Host)
+		}
+		return next(c)
+	}
 }
 
 // ungated are the paths served whatever the database looks like: the

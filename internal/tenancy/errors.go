@@ -137,7 +137,7 @@ func fail(err error) error {
 func notFound() *Error { return &Error{Code: CodeNotFound, Message: "not found"} }
 
 func reasonRequired(err error) *Error {
-	return &Error{Code: CodeReasonRequired, Message: "an audit reason is required (1-500 characters, no control characters)", Err: err}
+	return &Error{Code: CodeReasonRequired, Message: "an audit reason is required (1-500 characters, something visible, no control, format, bidi or separator characters)", Err: err}
 }
 
 // fields collects field errors: nil when there are none, else one
@@ -150,9 +150,12 @@ func (f *fields) add(field, message string) {
 	}
 }
 
-// text checks a text field with rules.CheckText.
-func (f *fields) text(field, v string, minLen, maxLen int, multiline bool) {
-	f.add(field, rules.CheckText(v, minLen, maxLen, multiline))
+// text checks the text field *v with rules.CleanText and leaves it in
+// NFC.
+func (f *fields) text(field string, v *string, minLen, maxLen int, multiline bool) {
+	var problem string
+	*v, problem = rules.CleanText(*v, minLen, maxLen, multiline)
+	f.add(field, problem)
 }
 
 func (f fields) err() error { return f.errAs(CodeValidation, "some fields are invalid") }

@@ -348,22 +348,24 @@ CREATE OR REPLACE FUNCTION app.context_key_rotate(p_grace interval) RETURNS inte
     END
     $$;
 
--- app.member_names() lists the members of the tenant in context with their
--- display names, for everyone in the tenant, Client Viewers included:
--- the users policy shows a Client Viewer no one's row but its own (and so
--- no one's email: a Client Viewer is the agency's client; it sees the
--- team's names, not their addresses), and this is how it still sees
--- names. SECURITY DEFINER (the owner reads users past that policy), with
--- the tenant check explicit: the rows are the context's tenant's members,
--- read through the memberships policies (FORCE), so no context means no
--- rows. It returns no email.
-CREATE OR REPLACE FUNCTION app.member_names() RETURNS TABLE (user_id uuid, display_name text)
+-- app.member_name(user) is the display name of a member of the tenant in
+-- context, for everyone in the tenant, Client Viewers included: the users
+-- policy shows a Client Viewer no one's row but its own (and so no one's
+-- email: a Client Viewer is the agency's client; it sees the team's names,
+-- not their addresses), and this is how it still sees names. SECURITY
+-- DEFINER (the owner reads users past that policy), with the tenant check
+-- explicit: NULL unless the user is a member of the context's tenant, read
+-- through the memberships policies (FORCE), so no context, or another
+-- tenant's user, gives nothing. It returns no email. A scalar function,
+-- not a set: called per row of a page, it keeps the pages' index-ordered
+-- plans.
+CREATE OR REPLACE FUNCTION app.member_name(p_user uuid) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT u.id, u.display_name
-    FROM public.memberships m JOIN public.users u ON u.id = m.user_id
-    WHERE m.tenant_id = app.current_tenant_id()
+    SELECT u.display_name FROM public.users u
+    WHERE u.id = p_user
+      AND EXISTS (SELECT FROM public.memberships m WHERE m.user_id = p_user AND m.tenant_id = app.current_tenant_id())
     $$;
 
 -- app.member_add adds p_email to the tenant in context with role p_role,

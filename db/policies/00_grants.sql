@@ -69,7 +69,7 @@ GRANT EXECUTE ON FUNCTION
     app.context(), app.current_tenant_id(), app.claimed_tenant_id(), app.current_user_id(),
     app.current_member_role(), app.current_is_owner(), app.audited_writer()
     TO pgtenant_app, pgtenant_admin;
-GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text), app.member_names()
+GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text), app.member_name(uuid)
     TO pgtenant_app;
 -- The text and email rules: check constraints run them as whoever writes.
 GRANT EXECUTE ON FUNCTION app.fold_email(text), app.text_ok(text, boolean, boolean), app.valid_email(text)

@@ -3,7 +3,7 @@
 -- the user by email past it. The runtime role sees its own row and, when
 -- its role in the tenant in context is owner or partner, the rows of that
 -- tenant's members (both from the sealed context). A Client Viewer sees
--- its own row only: it reads members' names through app.member_names(),
+-- its own row only: it reads members' names through app.member_name(user),
 -- never their emails (issue 11: a Client Viewer is the agency's client).
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE users NO FORCE ROW LEVEL SECURITY;

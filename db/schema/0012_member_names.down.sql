@@ -1,1 +1,0 @@
-DROP FUNCTION app.member_names();

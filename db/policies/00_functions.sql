@@ -287,11 +287,40 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         IF NOT FOUND THEN
             RAISE EXCEPTION 'app.enter: no current context key (server context-key rotate creates one)' USING ERRCODE = 'PT001';
         END IF;
+
+        -- A read-write context holds a share lock on its tenant row and on
+        -- its membership row until the transaction ends (issue 12). A write
+        -- that started before an Owner suspended the tenant, or before its
+        -- writer's membership was removed or changed, used to commit after
+        -- the suspension or removal had returned (app.enter read both rows
+        -- without a lock): now the suspension's UPDATE of tenants, and the
+        -- removal's DELETE or the role change's UPDATE of memberships, wait
+        -- for writes in flight, which commit first; and a writer arriving
+        -- while one of those runs waits for it, then finds the row gone or
+        -- changed (READ COMMITTED re-checks the row it waited for) and gets
+        -- no tenant. FOR SHARE, not FOR KEY SHARE: the status update and the
+        -- role change touch no key column, so only FOR SHARE conflicts with
+        -- them. Read-only contexts take no lock (hot standby, and a read
+        -- scope's statements are transactions of their own). The
+        -- membership is read through its policies (FORCE), which the sealed
+        -- context above passes.
+        IF NOT p_read_only AND role IS NOT NULL AND role <> 'client_viewer' THEN
+            PERFORM FROM public.tenants t WHERE t.id = enter.tenant_id AND t.status = 'active' FOR SHARE;
+            IF FOUND AND role <> 'owner' THEN
+                PERFORM FROM public.memberships m
+                WHERE m.tenant_id = enter.tenant_id AND m.user_id = enter.user_id AND m.role = enter.role FOR SHARE;
+            END IF;
+            IF NOT FOUND THEN
+                SELECT NULL, NULL, NULL INTO tenant_id, tenant_slug, role;
+                PERFORM app.seal_context(enter.user_id, NULL, NULL, enter.is_owner);
+            END IF;
+        END IF;
     END
     $$;
 
 -- app.seal_context writes the context settings and their seal. Called by
--- app.enter only (no grant to anyone).
+-- app.enter only (no grant to anyone), when a lock it waited for shows the
+-- tenant suspended or the membership gone.
 CREATE OR REPLACE FUNCTION app.seal_context(p_user uuid, p_tenant uuid, p_role text, p_owner boolean) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -453,6 +482,42 @@ CREATE OR REPLACE FUNCTION app.require_audit_row() RETURNS trigger
             RAISE EXCEPTION 'admin write to % without an audit row in the same transaction', TG_TABLE_NAME
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'use txscope.Admin (or insert the audit_log row in this transaction)';
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+
+-- app.keep_a_partner() keeps at least one Partner in a tenant (issue 12):
+-- the trigger memberships_keep_a_partner (30_memberships.sql) runs it after
+-- a membership row that was a partner's is deleted, demoted or moved. A
+-- tenant used to lose every Partner when its only Partner demoted or
+-- removed itself, or when two Partners removed each other at the same
+-- moment (both 204). It binds the runtime role, whatever the request is
+-- (an Owner acting in the tenant excepted); the audited admin scope, the
+-- migrating role and superusers are not bound (cascades from a deleted
+-- tenant or user run as the table owner). Under concurrency: a
+-- transaction-level advisory lock per tenant serializes the checks, and
+-- the check, a statement of its own after the lock, sees what the
+-- transactions before it committed (READ COMMITTED): of two Partners
+-- demoting themselves at once, the second finds none left beside it and
+-- is refused (PT003). Two Partners removing each other already wait for
+-- each other's membership lock (app.enter) and one of them is cancelled as
+-- a deadlock. SECURITY INVOKER: it reads memberships through the caller's
+-- policies, which show the tenant in context.
+CREATE OR REPLACE FUNCTION app.keep_a_partner() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    BEGIN
+        IF OLD.role <> 'partner' OR (TG_OP = 'UPDATE' AND NEW.role = 'partner' AND NEW.tenant_id = OLD.tenant_id)
+           OR NOT pg_has_role(current_user, 'pgtenant_app', 'MEMBER') OR current_setting('is_superuser')::boolean
+           OR app.current_member_role() IS NOT DISTINCT FROM 'owner' THEN
+            RETURN NULL;
+        END IF;
+        PERFORM pg_advisory_xact_lock(72361006, hashtext(OLD.tenant_id::text));
+        IF NOT EXISTS (SELECT FROM public.memberships m WHERE m.tenant_id = OLD.tenant_id AND m.role = 'partner') THEN
+            RAISE EXCEPTION 'a tenant keeps at least one partner: this would remove its last one'
+                USING ERRCODE = 'PT003', HINT = 'make another member a partner first, or ask a platform owner';
         END IF;
         RETURN NULL;
     END

@@ -46,6 +46,8 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeNotFound:           http.StatusNotFound,
 	CodeMethod:                     http.StatusMethodNotAllowed,
 	tenancy.CodeConflict:           http.StatusConflict,
+	tenancy.CodeLastPartner:        http.StatusConflict,
+	tenancy.CodeConcurrentChange:   http.StatusConflict,
 	tenancy.CodePreconditionFailed: http.StatusPreconditionFailed,
 	CodeTooLarge:                   http.StatusRequestEntityTooLarge,
 	CodeMediaType:                  http.StatusUnsupportedMediaType,

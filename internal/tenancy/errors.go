@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
@@ -28,6 +31,13 @@ const (
 	CodeOwnerOnly Code = "owner_only"
 	// CodeConflict: a unique name is taken (within the tenant).
 	CodeConflict Code = "conflict"
+	// CodeLastPartner: the change would leave the tenant without a Partner
+	// (the database refuses it: app.keep_a_partner).
+	CodeLastPartner Code = "last_partner"
+	// CodeConcurrentChange: another transaction changed the same rows at
+	// the same moment and won (Postgres cancelled this one as a deadlock or
+	// serialization failure); nothing was written; read again and retry.
+	CodeConcurrentChange Code = "concurrent_change"
 	// CodePreconditionFailed: an If-Match named versions the resource no
 	// longer has (another write came first).
 	CodePreconditionFailed Code = "precondition_failed"
@@ -83,6 +93,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// sqlstateLastPartner is what app.keep_a_partner raises.
+const sqlstateLastPartner = "PT003"
+
 // ErrorCode returns the code of err as AsError maps it ("" for nil).
 func ErrorCode(err error) Code {
 	if err == nil {
@@ -101,7 +114,14 @@ func AsError(err error) *Error {
 		return e
 	}
 	var sce *txscope.SelfCheckError
+	var pgErr *pgconn.PgError
 	switch {
+	// SQLSTATEs the database raises for the domain; the scope passes them
+	// through unmapped.
+	case errors.As(err, &pgErr) && pgErr.Code == sqlstateLastPartner:
+		return &Error{Code: CodeLastPartner, Message: "a tenant keeps at least one partner: make another member a partner first", Err: err}
+	case errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure):
+		return &Error{Code: CodeConcurrentChange, Message: "another change to the same data won at the same moment; nothing was written: read it again and retry", Err: err}
 	case errors.Is(err, txscope.ErrTenantNotFound), errors.Is(err, txscope.ErrNotFound):
 		return &Error{Code: CodeNotFound, Message: "not found", Err: err}
 	case errors.Is(err, txscope.ErrUnknownUser):

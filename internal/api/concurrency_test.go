@@ -128,7 +128,9 @@ func TestWriteInFlightAcrossRemoval(t *testing.T) {
 	hold := holdRow(t, f, "SELECT FROM projects WHERE id = $1 FOR UPDATE", f.ProjectA)
 	write := async(func() kit.Response { return f.Do(t, alice, "PATCH", project, map[string]any{"name": "in flight"}) })
 	writer := waitingPID(t, super, "UPDATE projects")
-	remove := async(func() kit.Response { return f.Do(t, paula, "DELETE", "/v1/tenants/tenant-a/members/"+f.Alice.String(), nil) })
+	remove := async(func() kit.Response {
+		return f.Do(t, paula, "DELETE", "/v1/tenants/tenant-a/members/"+f.Alice.String(), nil)
+	})
 	remover := waitingPID(t, super, "DELETE FROM memberships")
 	require.True(t, blockedBy(t, super, remover, writer), "the removal waits for the write in flight")
 	require.NoError(t, hold.Rollback(context.Background()))

@@ -12,12 +12,12 @@
 // top of every isolation policy, and no expression may be true for every
 // row, or true when no context is set. And it compares the database with
 // the committed expectation embedded in the binary (expectation.go):
-// policies, RLS flags, runtime privileges, function bodies and attributes,
+// policies, RLS flags, privileges and grants, function bodies and attributes,
 // triggers, as the embedded db/schema and db/policies produce them.
 //
 // What it guarantees: it only reads (catalog queries in one READ ONLY
-// transaction whose only setting is its own search_path, so deparsed names
-// come out schema-qualified), so it may run as any role, the runtime role
+// transaction whose only settings are its own search_path, so deparsed
+// names come out schema-qualified, and jit off), so it may run as any role, the runtime role
 // included, against any database (a test database, `make run`'s,
 // production). What it does not: prove what code does. A function body is
 // compared with the committed one as text, not understood; the evaluator

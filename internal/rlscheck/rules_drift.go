@@ -22,9 +22,10 @@ var driftRules = []Rule{
 	},
 	{
 		ID:    "relation_drift",
-		Title: "relations match the committed schema: RLS flags, owner, runtime privileges",
+		Title: "relations match the committed schema: RLS flags, owner, privileges",
 		Description: "Every relation the committed SQL creates exists with the committed ENABLE/FORCE ROW LEVEL " +
-			"SECURITY, owner and runtime-role privileges, and no relation outside the committed set is " +
+			"SECURITY, owner, runtime-role privileges and grants (to anyone: a grant to the admin role or to a " +
+			"login role directly is drift too), and no relation outside the committed set is " +
 			"reachable by the runtime role. The expectation is embedded in the binary (a snapshot of a " +
 			"database migrated from the embedded SQL, kept equal to it by a test), so whoever owns the " +
 			"database cannot rewrite it. Also reports a schema version other than the committed one.",
@@ -50,7 +51,7 @@ var driftRules = []Rule{
 		ID:    "function_drift",
 		Title: "committed functions are unchanged; no uncommitted function in the context schema",
 		Description: "Each committed function keeps its body (prosrc), language, SECURITY DEFINER, search_path and " +
-			"other SET clauses, volatility, strictness, LEAKPROOF, parallel safety, owner, result type and " +
+			"other SET clauses, volatility, strictness, LEAKPROOF, parallel safety, owner, result type, grants and " +
 			"whether the runtime role may execute it. The policies trust the helpers: app.current_is_owner() " +
 			"rewritten to return true shows every tenant, and no policy text changes. A function in the " +
 			"context schema (app) that was never committed is reported too.",

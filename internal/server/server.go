@@ -127,10 +127,20 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if err := s.ready.Gate(); err != nil {
-			return tenancy.AsError(err)
+			return brief(tenancy.AsError(err))
 		}
 		return next(c)
 	}
+}
+
+// brief keeps e's code and message but replaces its cause, which for a
+// drifted catalog quotes every differing policy and function body, with
+// the message: the readiness monitor logs the whole verdict whenever it
+// changes, and every refused request need not log it again.
+func brief(e *tenancy.Error) *tenancy.Error {
+	b := *e
+	b.Err = errors.New(e.Message + " (the readiness check's log line says what differs)")
+	return &b
 }
 
 // readyz answers 200 when the authenticator can verify tokens and the last
@@ -144,6 +154,8 @@ func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
+		} else if readiness.IsMismatch(err) {
+			return brief(&tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err})
 		} else if err != nil {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
 		}

@@ -1,22 +1,24 @@
--- Back to 0010's constraints and normalization. Rows written under 0011's
--- rules satisfy 0010's constraints, except emails with non-ASCII letters
--- that lower() would fold: those rows block the down migration.
-ALTER TABLE users DROP CONSTRAINT users_email_check,
-    ADD CONSTRAINT users_email_check CHECK (email = lower(btrim(email)) AND length(email) BETWEEN 3 AND 320 AND email LIKE '_%@_%');
-ALTER TABLE users DROP CONSTRAINT users_display_name_check,
-    ADD CONSTRAINT users_display_name_check CHECK (length(display_name) <= 200);
-ALTER TABLE tenants DROP CONSTRAINT tenants_name_check,
-    ADD CONSTRAINT tenants_name_check CHECK (length(btrim(name)) BETWEEN 1 AND 200);
-ALTER TABLE projects DROP CONSTRAINT projects_name_check,
-    ADD CONSTRAINT projects_name_check CHECK (length(btrim(name)) BETWEEN 1 AND 200);
-ALTER TABLE projects DROP CONSTRAINT projects_description_check,
-    ADD CONSTRAINT projects_description_check CHECK (length(description) <= 10000);
-ALTER TABLE tasks DROP CONSTRAINT tasks_title_check,
-    ADD CONSTRAINT tasks_title_check CHECK (length(btrim(title)) BETWEEN 1 AND 500);
-ALTER TABLE task_comments DROP CONSTRAINT task_comments_body_check,
-    ADD CONSTRAINT task_comments_body_check CHECK (length(btrim(body)) BETWEEN 1 AND 4000);
-ALTER TABLE audit_log DROP CONSTRAINT audit_log_reason_check,
-    ADD CONSTRAINT audit_log_reason_check CHECK (length(btrim(reason)) BETWEEN 1 AND 500);
+-- Back to 0010's constraints. Rows written under 0011's rules satisfy
+-- 0010's constraints, except emails with non-ASCII letters that lower()
+-- would fold: those rows block the down migration.
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT * FROM (VALUES
+        ('users', 'users_email_check', 'email = lower(btrim(email)) AND length(email) BETWEEN 3 AND 320 AND email LIKE ''_%@_%'''),
+        ('users', 'users_display_name_check', 'length(display_name) <= 200'),
+        ('tenants', 'tenants_name_check', 'length(btrim(name)) BETWEEN 1 AND 200'),
+        ('projects', 'projects_name_check', 'length(btrim(name)) BETWEEN 1 AND 200'),
+        ('projects', 'projects_description_check', 'length(description) <= 10000'),
+        ('tasks', 'tasks_title_check', 'length(btrim(title)) BETWEEN 1 AND 500'),
+        ('task_comments', 'task_comments_body_check', 'length(btrim(body)) BETWEEN 1 AND 4000'),
+        ('audit_log', 'audit_log_reason_check', 'length(btrim(reason)) BETWEEN 1 AND 500')
+    ) v(tbl, con, expr) LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I, ADD CONSTRAINT %I CHECK (%s)', c.tbl, c.con, c.con, c.expr);
+    END LOOP;
+END
+$$;
 DROP FUNCTION app.valid_email(text);
 DROP FUNCTION app.text_ok(text, boolean, boolean);
 -- app.fold_email stays: app.enter and app.member_add (db/policies/

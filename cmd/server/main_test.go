@@ -90,7 +90,7 @@ func TestServeRefusesPrivilegedOrStaleDatabase(t *testing.T) {
 		"superuser":        {d.SuperURL, "is a superuser"},
 		"bypassrls":        {d.AdminURL, "has BYPASSRLS"},
 		"table owner":      {d.OwnerURL, "owns (or is a member of the owner of) tenant tables"},
-		"not migrated":     {empty.RuntimeURL, "not migrated"},
+		"not migrated":     {empty.RuntimeURL, "migration(s) pending"},
 		"admin not bypass": {d.RuntimeURL, "ADMIN_DATABASE_URL role"},
 	} {
 		env := map[string]string{"AUTH_MODE": "dev", "LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": c.url, "ADMIN_DATABASE_URL": d.AdminURL}

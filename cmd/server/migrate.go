@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/config"
 	"github.com/pgtenant/pgtenant/internal/migrations"
+	"github.com/pgtenant/pgtenant/internal/rlscheck"
 )
 
 const migrateUsage = "usage: server migrate up | down N | status | version | force V"
@@ -58,7 +59,21 @@ func migrateUp(ctx context.Context, r *migrations.Runner, operands []string, out
 	} else {
 		fmt.Fprintf(out, "policies: applied %s\n", strings.Join(res.PoliciesApplied, ", "))
 	}
+	if len(res.Drift) > 0 {
+		// What the policy files do not own: the server will not serve
+		// tenant routes until it is gone (or committed).
+		fmt.Fprintln(out, "still differs from what this binary expects (not something the policy files recreate or remove):")
+		printFindings(out, res.Drift)
+		return exitError{code: exitFailure, msg: "migrate up: the catalog still differs from what this binary expects: " + migrations.DriftSummary(res.Drift)}
+	}
 	return nil
+}
+
+// printFindings lists drift findings, one object and message each.
+func printFindings(out io.Writer, fs []rlscheck.Finding) {
+	for _, f := range fs {
+		fmt.Fprintf(out, "  - %s (%s): %s\n", f.Object, f.Rule, f.Message)
+	}
 }
 
 func migrateDown(ctx context.Context, r *migrations.Runner, operands []string, out io.Writer) error {
@@ -153,6 +168,15 @@ func printStatus(out io.Writer, st migrations.Status) {
 	fmt.Fprintln(out, "policies:")
 	for _, p := range st.Policies {
 		fmt.Fprintf(out, "  %-24s %s\n", p.File, p.State)
+	}
+	switch {
+	case st.Expected != migrations.ExpectEmbedded:
+		fmt.Fprintln(out, "catalog: compared with the fingerprint the last `migrate up` recorded (this binary's expectation is for another schema or PostgreSQL version)")
+	case len(st.Drift) == 0:
+		fmt.Fprintln(out, "catalog: as this binary expects")
+	default:
+		fmt.Fprintln(out, "catalog: differs from what this binary expects:")
+		printFindings(out, st.Drift)
 	}
 	if st.UpToDate() {
 		fmt.Fprintln(out, "status: up to date")

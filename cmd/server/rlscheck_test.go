@@ -70,7 +70,9 @@ func TestRLSCheckCommandFindings(t *testing.T) {
 	// The committed schema forces RLS on tasks: drift too.
 	require.Contains(t, out, "FAIL  relation_drift")
 	require.Contains(t, out, "row-level security forced is false, committed true")
-	require.Contains(t, out, "3 failed, 3 finding(s)")
+	// The grant is drift too (the committed grants of projects).
+	require.Contains(t, out, "pgtenant_app is granted DELETE, INSERT, SELECT, TRUNCATE, UPDATE, committed DELETE, INSERT, SELECT, UPDATE")
+	require.Contains(t, out, "3 failed, 4 finding(s)")
 
 	code, out, _ = rlsCheckRun(env, "--json")
 	require.Equal(t, rlsCheckFindings, code)
@@ -78,7 +80,7 @@ func TestRLSCheckCommandFindings(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
 	require.Equal(t, false, doc["clean"])
 	findings := doc["findings"].([]any)
-	require.Len(t, findings, 3)
+	require.Len(t, findings, 4)
 	first := findings[0].(map[string]any)
 	for _, k := range []string{"rule", "severity", "object", "message", "fix"} {
 		require.Contains(t, first, k)

@@ -5,29 +5,60 @@
 -- Re-applied whole whenever this file changes: privileges are revoked first so
 -- a grant removed here disappears from the database too.
 
--- Only objects this role owns: something another role put in public (a
--- view a superuser made by hand) must not block the deploy. rls-check
+-- Every grant on a relation or function this role owns in the project's
+-- schemas, and on the schemas app and app_private, is revoked first,
+-- whoever holds it (PUBLIC, the group roles, a login role granted something
+-- directly, a SECURITY DEFINER function someone added to public and
+-- granted): the grants below are then the only ones. On schema public,
+-- CREATE is revoked from everyone but its owner. Only objects this role
+-- owns, and none of an extension's: something another role put there (a
+-- view a superuser made by hand) must not block the deploy; rls-check
 -- reports what such objects grant.
 DO $$
 DECLARE
     o record;
 BEGIN
-    FOR o IN SELECT c.oid::regclass AS name, c.relkind FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-               AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) LOOP
-        EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC, pgtenant_app, pgtenant_admin',
-                       CASE WHEN o.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, o.name);
+    FOR o IN
+        WITH owned AS (
+            SELECT format('%s %s', CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.oid::regclass) AS obj,
+                   c.relacl AS acl, c.relowner AS owner, 'pg_class'::regclass AS cat, c.oid
+            FROM pg_catalog.pg_class c
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+              AND c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'app', 'app_private'))
+            UNION ALL
+            SELECT format('FUNCTION %s', p.oid::regprocedure), coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)),
+                   p.proowner, 'pg_proc'::regclass, p.oid
+            FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname IN ('public', 'app', 'app_private'))
+            UNION ALL
+            SELECT format('SCHEMA %I', n.nspname), coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner)),
+                   n.nspowner, 'pg_namespace'::regclass, n.oid
+            FROM pg_catalog.pg_namespace n
+            WHERE n.nspname IN ('app', 'app_private')
+        )
+        SELECT DISTINCT owned.obj, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee
+        FROM owned CROSS JOIN LATERAL pg_catalog.aclexplode(owned.acl) a
+        WHERE owned.owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+          AND a.grantee <> owned.owner
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = owned.cat AND d.objid = owned.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM %s', o.obj, o.grantee);
     END LOOP;
-    FOR o IN SELECT p.oid::regprocedure AS name FROM pg_catalog.pg_proc p
-             WHERE p.pronamespace = 'app'::regnamespace
-               AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, pgtenant_app, pgtenant_admin', o.name);
+END
+$$;
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee
+             FROM pg_catalog.pg_namespace n CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
+             WHERE n.nspname = 'public' AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner LOOP
+        EXECUTE format('REVOKE CREATE ON SCHEMA public FROM %s', g.grantee);
     END LOOP;
 END
 $$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC, pgtenant_app, pgtenant_admin;
 REVOKE ALL ON SCHEMA app FROM PUBLIC;
-
 REVOKE ALL ON SCHEMA app_private FROM PUBLIC, pgtenant_app, pgtenant_admin;
 
 GRANT USAGE ON SCHEMA app TO pgtenant_app, pgtenant_admin;
@@ -38,7 +69,11 @@ GRANT EXECUTE ON FUNCTION
     app.context(), app.current_tenant_id(), app.claimed_tenant_id(), app.current_user_id(),
     app.current_member_role(), app.current_is_owner(), app.audited_writer()
     TO pgtenant_app, pgtenant_admin;
-GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text) TO pgtenant_app;
+GRANT EXECUTE ON FUNCTION app.enter(text, text, boolean, text), app.member_add(text, text), app.member_name(uuid)
+    TO pgtenant_app;
+-- The text and email rules: check constraints run them as whoever writes.
+GRANT EXECUTE ON FUNCTION app.fold_email(text), app.text_ok(text, boolean, boolean), app.valid_email(text)
+    TO pgtenant_app, pgtenant_admin;
 -- The context keys: read by the server through its admin pool, rotated by
 -- `server context-key rotate`. Never the runtime role.
 GRANT EXECUTE ON FUNCTION app.context_keys(), app.context_key_rotate(interval) TO pgtenant_admin;

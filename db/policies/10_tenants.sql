@@ -13,3 +13,8 @@ CREATE POLICY tenants_visible ON tenants FOR SELECT
                    WHERE m.tenant_id = tenants.id AND m.user_id = (SELECT app.current_user_id()))
         OR (SELECT app.current_is_owner())
     );
+
+-- updated_at, the ETag's version, moves on every write (db/schema 0010).
+CREATE OR REPLACE TRIGGER tenants_touch BEFORE UPDATE ON tenants
+    FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
+ALTER TABLE tenants ENABLE TRIGGER tenants_touch;

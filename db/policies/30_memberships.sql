@@ -42,3 +42,13 @@ CREATE POLICY memberships_isolation_update ON memberships AS RESTRICTIVE FOR UPD
 CREATE POLICY memberships_isolation_delete ON memberships AS RESTRICTIVE FOR DELETE
     USING (tenant_id = (SELECT app.current_tenant_id())
            AND (SELECT app.current_member_role()) IN ('owner', 'partner'));
+
+-- updated_at, the ETag's version, moves on every write (db/schema 0010).
+CREATE OR REPLACE TRIGGER memberships_touch BEFORE UPDATE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
+ALTER TABLE memberships ENABLE TRIGGER memberships_touch;
+
+-- A tenant keeps at least one Partner (app.keep_a_partner, issue 12).
+CREATE OR REPLACE TRIGGER memberships_keep_a_partner AFTER UPDATE OR DELETE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION app.keep_a_partner();
+ALTER TABLE memberships ENABLE TRIGGER memberships_keep_a_partner;

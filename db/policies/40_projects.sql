@@ -23,3 +23,8 @@ CREATE POLICY projects_writers_update ON projects AS RESTRICTIVE FOR UPDATE
     WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
 CREATE POLICY projects_writers_delete ON projects AS RESTRICTIVE FOR DELETE
     USING ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+
+-- updated_at, the ETag's version, moves on every write (db/schema 0010).
+CREATE OR REPLACE TRIGGER projects_touch BEFORE UPDATE ON projects
+    FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
+ALTER TABLE projects ENABLE TRIGGER projects_touch;

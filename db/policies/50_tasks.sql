@@ -23,3 +23,8 @@ CREATE POLICY tasks_writers_update ON tasks AS RESTRICTIVE FOR UPDATE
     WITH CHECK ((SELECT app.current_member_role()) IN ('owner', 'partner'));
 CREATE POLICY tasks_writers_delete ON tasks AS RESTRICTIVE FOR DELETE
     USING ((SELECT app.current_member_role()) IN ('owner', 'partner'));
+
+-- updated_at, the ETag's version, moves on every write (db/schema 0010).
+CREATE OR REPLACE TRIGGER tasks_touch BEFORE UPDATE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
+ALTER TABLE tasks ENABLE TRIGGER tasks_touch;

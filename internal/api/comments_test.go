@@ -32,7 +32,11 @@ func TestCommentsAPI(t *testing.T) {
 	r.JSON(t, &page)
 	require.Len(t, page.Items, 1)
 	require.Equal(t, "a comment", page.Items[0].Body)
-	require.Equal(t, alice, page.Items[0].AuthorEmail, "a co-member's email is visible")
+	require.Empty(t, page.Items[0].AuthorEmail, "a Client Viewer does not see a co-member's email")
+	r = f.Do(t, alice, "GET", base+"?limit=1", nil)
+	var byPartner tenancy.Page[tenancy.Comment]
+	r.JSON(t, &byPartner)
+	require.Equal(t, alice, byPartner.Items[0].AuthorEmail, "a Partner sees it")
 	require.NotNil(t, page.NextCursor)
 	r = f.Do(t, vera, "GET", base+"?limit=1&cursor="+*page.NextCursor, nil)
 	r.JSON(t, &page)
@@ -82,7 +86,7 @@ func TestCommentsAPI(t *testing.T) {
 	r = f.Do(t, bob, "GET", "/v1/tenants/tenant-b/projects/"+f.ProjectB.String()+"/tasks/"+f.TaskB.String()+"/comments", nil)
 	r.JSON(t, &page)
 	require.Len(t, page.Items, 1, "B's comment untouched")
-	r = f.Do(t, vera, "GET", base+"/"+c.ID.String(), nil)
+	r = f.Do(t, alice, "GET", base+"/"+c.ID.String(), nil)
 	require.Equal(t, 200, r.Status, "the Location of a new comment answers GET")
 	var one tenancy.Comment
 	r.JSON(t, &one)

@@ -180,22 +180,29 @@ func TestMembersAPI(t *testing.T) {
 	r = f.Do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
 	require.Equal(t, 403, r.Status)
 
-	var page tenancy.Page[tenancy.Member]
-	r = f.Do(t, vera, "GET", base+"?limit=2", nil)
-	require.Equal(t, 200, r.Status)
-	r.JSON(t, &page)
-	require.Len(t, page.Items, 2)
-	require.NotNil(t, page.NextCursor)
-	emails := []string{}
-	for _, it := range page.Items {
-		emails = append(emails, it.Email)
+	// Every member pages through the members; a Client Viewer gets
+	// their ids and names but no one's email but its own (issue 11).
+	list := func(email string) []string {
+		var page tenancy.Page[tenancy.Member]
+		r := f.Do(t, email, "GET", base+"?limit=2", nil)
+		require.Equal(t, 200, r.Status)
+		r.JSON(t, &page)
+		require.Len(t, page.Items, 2)
+		require.NotNil(t, page.NextCursor)
+		var next tenancy.Page[tenancy.Member]
+		r = f.Do(t, email, "GET", base+"?limit=2&cursor="+*page.NextCursor, nil)
+		r.JSON(t, &next)
+		items := append(page.Items, next.Items...)
+		var ids, emails []string
+		for _, it := range items {
+			ids = append(ids, it.UserID.String())
+			emails = append(emails, it.Email)
+		}
+		require.Len(t, ids, 4, "A's members only")
+		return emails
 	}
-	r = f.Do(t, vera, "GET", base+"?limit=2&cursor="+*page.NextCursor, nil)
-	r.JSON(t, &page)
-	for _, it := range page.Items {
-		emails = append(emails, it.Email)
-	}
-	require.ElementsMatch(t, []string{alice, vera, bob, "new@x.example"}, emails, "A's members only")
+	require.ElementsMatch(t, []string{alice, vera, bob, "new@x.example"}, list(alice), "a Partner sees the emails")
+	require.ElementsMatch(t, []string{"", vera, "", ""}, list(vera), "a Client Viewer sees its own email only")
 
 	// Promote bob; then he writes. Revoke him; his next request is 404.
 	r = f.Do(t, alice, "PATCH", base+"/"+m.UserID.String(), map[string]any{"role": "partner"})
@@ -203,12 +210,20 @@ func TestMembersAPI(t *testing.T) {
 	var patched tenancy.Member
 	r.JSON(t, &patched)
 	require.Equal(t, "partner", patched.Role)
-	r = f.Do(t, vera, "GET", base+"/"+m.UserID.String(), nil)
+	r = f.Do(t, alice, "GET", base+"/"+m.UserID.String(), nil)
 	require.Equal(t, 200, r.Status, "the Location of a new member answers GET")
 	var one tenancy.Member
 	r.JSON(t, &one)
 	require.Equal(t, patched, one, "PATCH answers with the shape GET and the list have")
 	require.Equal(t, bob, one.Email)
+	r = f.Do(t, vera, "GET", base+"/"+m.UserID.String(), nil)
+	require.Equal(t, 200, r.Status, "a Client Viewer reads the member...")
+	var seen tenancy.Member
+	r.JSON(t, &seen)
+	require.Empty(t, seen.Email, "...without the email")
+	require.NotContains(t, string(r.Body), "email")
+	one.Email = ""
+	require.Equal(t, one, seen, "and nothing else differs")
 	r = f.Do(t, bob, "POST", "/v1/tenants/tenant-a/projects", map[string]any{"name": "bob"})
 	require.Equal(t, 201, r.Status)
 	r = f.Do(t, alice, "DELETE", base+"/"+m.UserID.String(), nil)

@@ -5,7 +5,11 @@ package auth
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
@@ -50,14 +54,21 @@ var (
 	// with ErrUnauthenticated.
 	ErrNoCredential = errors.New("no credential")
 
+	// ErrMisdirected: a dev-mode request for a Host that is not a loopback
+	// name (421): what a DNS-rebinding page sends.
+	ErrMisdirected = errors.New("auth: dev mode answers loopback host names only")
+
 	// Finer reasons, wrapped with ErrUnauthenticated (FailureClass).
 	errUntrustedPeer = errors.New("untrusted peer")
 	errBadIdentity   = errors.New("no usable identity")
+	errAmbiguous     = errors.New("more than one credential")
 )
 
 // FailureClass names why authentication failed, in a small fixed
 // vocabulary fit for a metric label: "missing" (no credential),
-// "untrusted_peer" (trusted-header mode), "bad_identity", "not_ready", or
+// "untrusted_peer" (trusted-header mode), "bad_identity", "ambiguous" (two
+// identity headers, assertions or cookies), "misdirected" (dev mode, a
+// Host that is not loopback), "not_ready", or
 // the token's rejection reason in cloudflare mode ("expired", "audience",
 // "signature", ...; see cfaccess.Reason); "" when err is nil.
 func FailureClass(err error) string {
@@ -72,6 +83,10 @@ func FailureClass(err error) string {
 		return "untrusted_peer"
 	case errors.Is(err, errBadIdentity):
 		return "bad_identity"
+	case errors.Is(err, errAmbiguous):
+		return "ambiguous"
+	case errors.Is(err, ErrMisdirected):
+		return "misdirected"
 	}
 	if r := cfaccess.Reason(err); r != "" {
 		return r
@@ -92,7 +107,11 @@ type Authenticator interface {
 type devAuth struct{ id Identity }
 
 // Dev returns the dev-mode authenticator. The caller refuses non-loopback
-// listen addresses; this mode authenticates anyone who can connect.
+// listen addresses; this mode authenticates anyone who can connect, so it
+// also refuses requests for a Host that is not a loopback name
+// (LoopbackHost): a page on another origin whose DNS name the attacker
+// re-points at 127.0.0.1 (DNS rebinding) reaches the listener, but its
+// requests carry the attacker's host name.
 func Dev(email string) (Authenticator, error) {
 	e := rules.NormalizeEmail(email)
 	if !rules.ValidEmail(e) {
@@ -101,6 +120,27 @@ func Dev(email string) (Authenticator, error) {
 	return &devAuth{id: Identity{Email: e, Method: ModeDev}}, nil
 }
 
-func (d *devAuth) Authenticate(*http.Request) (Identity, error) { return d.id, nil }
-func (d *devAuth) Ready() bool                                  { return true }
-func (d *devAuth) Mode() Mode                                   { return ModeDev }
+func (d *devAuth) Authenticate(r *http.Request) (Identity, error) {
+	if !LoopbackHost(r.Host) {
+		return Identity{}, fmt.Errorf("%w: Host %q", ErrMisdirected, r.Host)
+	}
+	return d.id, nil
+}
+
+// LoopbackHost reports whether an HTTP Host header names this machine by a
+// loopback name: localhost, 127.0.0.1 or [::1], with or without a port
+// (case-insensitive). Nothing else, not even other 127/8 addresses or a
+// trailing dot: the list is what a developer types.
+func LoopbackHost(host string) bool {
+	h := strings.ToLower(host)
+	if name, port, err := net.SplitHostPort(h); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return false
+		}
+		return name == "localhost" || name == "127.0.0.1" || name == "::1" // SplitHostPort took [::1]'s brackets
+	}
+	return h == "localhost" || h == "127.0.0.1" || h == "[::1]"
+}
+
+func (d *devAuth) Ready() bool { return true }
+func (d *devAuth) Mode() Mode  { return ModeDev }

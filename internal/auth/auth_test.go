@@ -186,11 +186,77 @@ func TestDev(t *testing.T) {
 	t.Parallel()
 	a, err := Dev(" Dev@Example.com ")
 	require.NoError(t, err)
-	id, err := a.Authenticate(httptest.NewRequest("GET", "/", nil))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "localhost:8080"
+	id, err := a.Authenticate(r)
 	require.NoError(t, err)
 	require.Equal(t, "dev@example.com", id.Email)
+	r.Host = "rebind.attacker.example:8080" // DNS rebinding: the page's own name
+	_, err = a.Authenticate(r)
+	require.ErrorIs(t, err, ErrMisdirected)
+	require.Equal(t, "misdirected", FailureClass(err))
 	_, err = Dev("not an email")
 	require.Error(t, err)
+}
+
+// TestLoopbackHost: the names dev mode answers to, with or without a
+// port, and the look-alikes it refuses.
+func TestLoopbackHost(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"localhost", "localhost:8080", "LOCALHOST:8080", "127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:8080"} {
+		require.True(t, LoopbackHost(ok), ok)
+	}
+	for _, bad := range []string{
+		"", "example.com", "example.com:8080", "localhost.", "localhost.:8080", "localhost.attacker.example",
+		"127.0.0.1.nip.io", "127.0.0.2:8080", "0.0.0.0:8080", "::1", "[::1", "localhost:", "localhost:99999",
+		"localhost:80:80", "[::ffff:127.0.0.1]:8080", "2130706433", "127.1:8080",
+	} {
+		require.False(t, LoopbackHost(bad), bad)
+	}
+}
+
+// TestOneCredentialOnly: two identity headers, two assertion headers, or
+// (when the cookie is the credential) two CF_Authorization cookies are
+// refused: which one Header.Get or Cookie would take is the client's
+// choice when a proxy appends rather than replaces. Positive controls:
+// one of each passes, and the header still wins over two cookies.
+func TestOneCredentialOnly(t *testing.T) {
+	t.Parallel()
+	iss := cfaccesstest.NewIssuer(t)
+	cf, _ := newCloudflare(t, iss, CloudflareOptions{CacheSize: -1})
+	alice, mallory := iss.UserToken("alice@example.com"), iss.UserToken("mallory@example.com")
+
+	r := request(alice, "")
+	_, err := cf.Authenticate(r)
+	require.NoError(t, err, "positive control")
+	r.Header.Add(HeaderAssertion, mallory)
+	_, err = cf.Authenticate(r)
+	require.ErrorIs(t, err, ErrUnauthenticated, "two assertion headers")
+	require.Equal(t, "ambiguous", FailureClass(err))
+
+	r = request("", alice)
+	_, err = cf.Authenticate(r)
+	require.NoError(t, err, "positive control: one cookie")
+	r.AddCookie(&http.Cookie{Name: CookieName, Value: mallory})
+	_, err = cf.Authenticate(r)
+	require.ErrorIs(t, err, ErrUnauthenticated, "two cookies")
+	require.Equal(t, "ambiguous", FailureClass(err))
+	r.Header.Set(HeaderAssertion, alice)
+	id, err := cf.Authenticate(r)
+	require.NoError(t, err, "the header wins; the cookies are not read")
+	require.Equal(t, "alice@example.com", id.Email)
+
+	th, err := TrustedHeader([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	require.NoError(t, err)
+	r = httptest.NewRequest("GET", "/v1/me", nil)
+	r.RemoteAddr = "10.1.2.3:5555"
+	r.Header.Set(HeaderEmail, "alice@example.com")
+	_, err = th.Authenticate(r)
+	require.NoError(t, err, "positive control")
+	r.Header.Add(HeaderEmail, "mallory@example.com")
+	_, err = th.Authenticate(r)
+	require.ErrorIs(t, err, ErrUnauthenticated, "two identity headers")
+	require.Equal(t, "ambiguous", FailureClass(err))
 }
 
 // TestFailureClass: every way authentication fails has a label from a

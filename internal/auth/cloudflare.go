@@ -70,10 +70,23 @@ func (a *cloudflareAuth) Mode() Mode  { return ModeCloudflare }
 func (a *cloudflareAuth) Ready() bool { return a.v.Ready() }
 
 func (a *cloudflareAuth) Authenticate(r *http.Request) (Identity, error) {
-	token := r.Header.Get(HeaderAssertion)
-	if token == "" {
-		if c, err := r.Cookie(CookieName); err == nil {
-			token = c.Value
+	// Exactly one credential, or none accepted: with two, which one counts
+	// depends on who reads first (Header.Get takes the first), and a proxy
+	// or client that adds rather than replaces chooses the identity.
+	var token string
+	switch tokens := r.Header.Values(HeaderAssertion); {
+	case len(tokens) > 1:
+		return Identity{}, fmt.Errorf("%w: %w: %d %s headers", ErrUnauthenticated, errAmbiguous, len(tokens), HeaderAssertion)
+	case len(tokens) == 1:
+		token = tokens[0]
+	default:
+		// Only when the header is absent: a cookie tossed by another site
+		// of a shared parent domain cannot block the header's token.
+		switch cookies := r.CookiesNamed(CookieName); {
+		case len(cookies) > 1:
+			return Identity{}, fmt.Errorf("%w: %w: %d %s cookies", ErrUnauthenticated, errAmbiguous, len(cookies), CookieName)
+		case len(cookies) == 1:
+			token = cookies[0].Value
 		}
 	}
 	if token == "" {
@@ -198,6 +211,12 @@ func (t *trustedHeaderAuth) Authenticate(r *http.Request) (Identity, error) {
 	}
 	if !trusted {
 		return Identity{}, fmt.Errorf("%w: %w: peer %s is not a trusted proxy", ErrUnauthenticated, errUntrustedPeer, addr)
+	}
+	emails := r.Header.Values(HeaderEmail)
+	if len(emails) > 1 {
+		// A proxy that appends rather than replaces would let the client
+		// choose: Header.Get takes the first, the client's.
+		return Identity{}, fmt.Errorf("%w: %w: %d %s headers", ErrUnauthenticated, errAmbiguous, len(emails), HeaderEmail)
 	}
 	email := rules.NormalizeEmail(r.Header.Get(HeaderEmail))
 	if !rules.ValidEmail(email) {

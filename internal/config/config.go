@@ -117,11 +117,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.CFServiceTokens = map[string]string{}
 		for _, pair := range strings.FieldsFunc(s, splitList) {
 			cn, email, ok := strings.Cut(pair, "=")
-			if !ok || cn == "" || !rules.ValidEmail(strings.ToLower(email)) {
+			email = rules.NormalizeEmail(email)
+			if !ok || cn == "" || !rules.ValidEmail(email) {
 				c.fail("CF_ACCESS_SERVICE_TOKENS", "must be common_name=identity-email pairs, comma-separated")
 				break
 			}
-			c.CFServiceTokens[cn] = strings.ToLower(email)
+			c.CFServiceTokens[cn] = email
 		}
 	}
 	for _, s := range strings.FieldsFunc(getenv("TRUSTED_PROXY_CIDRS"), splitList) {

@@ -35,15 +35,15 @@ func (q *Queries) MemberAdd(ctx context.Context, arg MemberAddParams) (Membershi
 }
 
 const memberGet = `-- name: MemberGet :one
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
+SELECT m.user_id, u.email, coalesce(app.member_name(m.user_id), '')::text AS display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
-JOIN users u ON u.id = m.user_id
+LEFT JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.current_tenant_id() AND m.user_id = $1
 `
 
 type MemberGetRow struct {
 	UserID      uuid.UUID
-	Email       string
+	Email       *string
 	DisplayName string
 	Role        string
 	CreatedAt   time.Time
@@ -65,9 +65,9 @@ func (q *Queries) MemberGet(ctx context.Context, userID uuid.UUID) (MemberGetRow
 }
 
 const memberListAfter = `-- name: MemberListAfter :many
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
+SELECT m.user_id, u.email, coalesce(app.member_name(m.user_id), '')::text AS display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
-JOIN users u ON u.id = m.user_id
+LEFT JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.claimed_tenant_id()
   AND (m.created_at, m.user_id) > ($1::timestamptz, $2::uuid)
 ORDER BY m.created_at, m.user_id
@@ -82,7 +82,7 @@ type MemberListAfterParams struct {
 
 type MemberListAfterRow struct {
 	UserID      uuid.UUID
-	Email       string
+	Email       *string
 	DisplayName string
 	Role        string
 	CreatedAt   time.Time
@@ -118,9 +118,9 @@ func (q *Queries) MemberListAfter(ctx context.Context, arg MemberListAfterParams
 
 const memberListFirst = `-- name: MemberListFirst :many
 
-SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, m.updated_at
+SELECT m.user_id, u.email, coalesce(app.member_name(m.user_id), '')::text AS display_name, m.role, m.created_at, m.updated_at
 FROM memberships m
-JOIN users u ON u.id = m.user_id
+LEFT JOIN users u ON u.id = m.user_id
 WHERE m.tenant_id = app.claimed_tenant_id()
 ORDER BY m.created_at, m.user_id
 LIMIT $1
@@ -128,7 +128,7 @@ LIMIT $1
 
 type MemberListFirstRow struct {
 	UserID      uuid.UUID
-	Email       string
+	Email       *string
 	DisplayName string
 	Role        string
 	CreatedAt   time.Time
@@ -140,6 +140,10 @@ type MemberListFirstRow struct {
 // tenants (for GET /v1/me), so queries here name the context's tenant. The
 // pages filter with app.claimed_tenant_id(): the policies check the sealed
 // context, this only narrows to its tenant, and keeps an index-ordered plan.
+//
+// Names come from app.member_name(user) (every member may read them), emails
+// from users, whose policy shows a Client Viewer no one's row but its own:
+// the email is NULL for a Client Viewer, whatever the handler does.
 func (q *Queries) MemberListFirst(ctx context.Context, lim int32) ([]MemberListFirstRow, error) {
 	rows, err := q.db.Query(ctx, memberListFirst, lim)
 	if err != nil {

@@ -24,6 +24,8 @@ const (
 	CodeMediaType       tenancy.Code = "unsupported_media_type"
 	// CodeCSRF: a dashboard form refused by the CSRF check.
 	CodeCSRF tenancy.Code = "csrf_failed"
+	// CodeMisdirected: dev mode, a Host that is not a loopback name.
+	CodeMisdirected tenancy.Code = "misdirected_request"
 )
 
 // statuses is the one mapping from codes to HTTP statuses. A code missing
@@ -44,12 +46,16 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeNotFound:           http.StatusNotFound,
 	CodeMethod:                     http.StatusMethodNotAllowed,
 	tenancy.CodeConflict:           http.StatusConflict,
+	tenancy.CodeLastPartner:        http.StatusConflict,
+	tenancy.CodeConcurrentChange:   http.StatusConflict,
 	tenancy.CodePreconditionFailed: http.StatusPreconditionFailed,
 	CodeTooLarge:                   http.StatusRequestEntityTooLarge,
 	CodeMediaType:                  http.StatusUnsupportedMediaType,
+	CodeMisdirected:                http.StatusMisdirectedRequest,
 	tenancy.CodeValidation:         http.StatusUnprocessableEntity,
 	tenancy.CodeInternal:           http.StatusInternalServerError,
 	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
+	tenancy.CodeSchemaDrift:        http.StatusServiceUnavailable,
 }
 
 // Codes lists every code that has a status, sorted.
@@ -85,6 +91,8 @@ func Failure(err error) *tenancy.Error {
 		return fromEcho(he)
 	}
 	switch {
+	case errors.Is(err, auth.ErrMisdirected):
+		return &tenancy.Error{Code: CodeMisdirected, Message: "this development server answers only for localhost, 127.0.0.1 and [::1]", Err: err}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return &tenancy.Error{Code: CodeUnauthenticated, Message: "authentication required", Err: err}
 	case errors.Is(err, auth.ErrNotReady), errors.Is(err, context.DeadlineExceeded):

@@ -38,6 +38,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtenant/pgtenant/db"
+	"github.com/pgtenant/pgtenant/internal/rlscheck"
 )
 
 // PolicyStateTable records which policy files were applied, with which
@@ -171,6 +172,12 @@ func (r *Runner) migrator() (*migrate.Migrate, error) {
 type Result struct {
 	From, To        uint
 	PoliciesApplied []string
+	// Drift is what still differs from the expectation this binary embeds
+	// once the policy files ran (Status.Drift): objects the files neither
+	// recreate nor remove, like a trigger or a SECURITY DEFINER function
+	// someone added. Empty when the database is as expected (or the
+	// expectation does not apply: Status.Expected).
+	Drift []rlscheck.Finding
 }
 
 // Up applies every pending schema migration, then the policy files that
@@ -214,8 +221,8 @@ func (r *Runner) Up(ctx context.Context) (Result, error) {
 	// for the lock and found nothing to do), every policy file is applied
 	// again: a down/up cycle may have recreated functions or tables with
 	// default privileges.
-	applied, err := applyPolicies(ctx, conn, upErr == nil, r.lockTimeout())
-	return Result{From: from, To: to, PoliciesApplied: applied}, err
+	applied, drift, err := applyPolicies(ctx, conn, upErr == nil, r.lockTimeout())
+	return Result{From: from, To: to, PoliciesApplied: applied, Drift: drift}, err
 }
 
 // Down reverts n migrations (n >= 1). Policies of dropped tables go with
@@ -391,18 +398,20 @@ func (r *Runner) ApplyPolicies(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	return applyPolicies(ctx, conn, false, r.lockTimeout())
+	applied, _, err := applyPolicies(ctx, conn, false, r.lockTimeout())
+	return applied, err
 }
 
 // applyPolicies applies the policy files on conn (all of them when all is
 // set, else those that changed). The caller holds the run lock.
-func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Duration) ([]string, error) {
+func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Duration) ([]string, []rlscheck.Finding, error) {
 	files, err := Policies()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	var applied []string
+	var remaining []rlscheck.Finding
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// In a savepoint, so that after a timeout the transaction can still
 		// ask who holds the lock.
@@ -437,12 +446,18 @@ func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Du
 		}
 		// When the catalog no longer looks like what the last application
 		// left (tables dropped and recreated by a down/up cycle, by any tool;
-		// a policy or grant changed by hand), every file is applied again.
+		// a policy, function body, trigger or grant changed by hand), or
+		// differs from what this binary expects, every file is applied
+		// again.
 		fp, err := catalogFingerprint(ctx, tx)
 		if err != nil {
 			return err
 		}
-		drifted := all || state[catalogKey].sha256 != fp
+		drift, _, err := embeddedDrift(ctx, tx, version)
+		if err != nil {
+			return err
+		}
+		drifted := all || state[catalogKey].sha256 != fp || len(drift) > 0
 		for _, f := range files {
 			if s, ok := state[f.Name]; !drifted && ok && s.sha256 == f.SHA256 && s.version == version {
 				continue
@@ -458,12 +473,15 @@ func applyPolicies(ctx context.Context, conn *pgx.Conn, all bool, waited time.Du
 		if fp, err = catalogFingerprint(ctx, tx); err != nil {
 			return err
 		}
+		if remaining, _, err = embeddedDrift(ctx, tx, version); err != nil {
+			return err
+		}
 		return recordState(ctx, tx, catalogKey, fp, version)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return applied, nil
+	return applied, remaining, nil
 }
 
 // catalogKey is the state row holding the catalog fingerprint.
@@ -476,32 +494,24 @@ func recordState(ctx context.Context, tx pgx.Tx, file, sum string, version int64
 	return err
 }
 
-// catalogFingerprintSQL hashes what the policy files control: every policy
-// in schema public, every table's RLS flags and privileges, and the
-// privileges on the schemas and on the functions in schema app.
-const catalogFingerprintSQL = `
-SELECT encode(sha256(convert_to(coalesce(string_agg(x, E'\n' ORDER BY x), ''), 'UTF8')), 'hex') FROM (
-    SELECT format('policy %s %s %s %s %s %s %s', tablename, policyname, permissive, roles::text, cmd,
-                  coalesce(qual, ''), coalesce(with_check, '')) AS x
-    FROM pg_catalog.pg_policies WHERE schemaname = 'public'
-    UNION ALL
-    SELECT format('table %s rls=%s force=%s acl=%s', c.relname, c.relrowsecurity, c.relforcerowsecurity, coalesce(c.relacl::text, ''))
-    FROM pg_catalog.pg_class c
-    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
-    UNION ALL
-    SELECT format('function %s acl=%s', p.oid::regprocedure, coalesce(p.proacl::text, ''))
-    FROM pg_catalog.pg_proc p
-    WHERE p.pronamespace = to_regnamespace('app')
-    UNION ALL
-    SELECT format('schema %s acl=%s', n.nspname, coalesce(n.nspacl::text, ''))
-    FROM pg_catalog.pg_namespace n
-    WHERE n.nspname IN ('public', 'app')
-) s`
-
-func catalogFingerprint(ctx context.Context, q querier) (string, error) {
-	var fp string
-	err := q.QueryRow(ctx, catalogFingerprintSQL).Scan(&fp)
-	return fp, err
+// catalogFingerprint digests what the policy files, and everything they
+// depend on, control: rls-check's snapshot of the catalog (relations with
+// their RLS flags and grants, policies, functions with their bodies,
+// attributes and grants, triggers, schemas and their grants; in every user
+// schema), with the runtime group's privileges, as the embedded
+// expectation records them. One reading of the catalog serves both:
+// rls-check compares it with the expectation embedded in the binary, and
+// migrate with the fingerprint the last application recorded. "" before
+// the schema exists.
+func catalogFingerprint(ctx context.Context, tx pgx.Tx) (string, error) {
+	snap, err := rlscheck.SnapshotTx(ctx, tx, []string{rlscheck.RuntimeGroup})
+	if rlscheck.IsConfigError(err) {
+		return "", nil // no schema app yet (or any more)
+	}
+	if err != nil {
+		return "", err
+	}
+	return snap.Fingerprint()
 }
 
 type appliedPolicy struct {
@@ -526,10 +536,7 @@ func policyState(ctx context.Context, q querier) (map[string]appliedPolicy, erro
 	return state, rows.Err()
 }
 
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type querier = rlscheck.Querier
 
 // schemaVersion reads golang-migrate's bookkeeping: version -1 when no
 // migration was ever applied.

@@ -159,14 +159,27 @@ func TestHandEditedPoliciesAreDetectedAndRepaired(t *testing.T) {
 		"DROP POLICY projects_isolation ON projects",
 		"ALTER TABLE projects NO FORCE ROW LEVEL SECURITY",
 		"GRANT TRUNCATE ON projects TO pgtenant_app",
+		// What the policies depend on: function attributes and grants,
+		// schema grants, grants to a login role directly, triggers.
+		"ALTER FUNCTION app.current_is_owner() SECURITY DEFINER",
+		"ALTER FUNCTION app.context() RESET search_path",
+		"ALTER FUNCTION app.member_add(text, text) SET search_path = public, pg_temp",
+		"GRANT EXECUTE ON FUNCTION app.context_keys() TO pgtenant_app",
+		"GRANT USAGE ON SCHEMA app_private TO pgtenant_app",
+		"GRANT CREATE ON SCHEMA app TO " + pgtest.RuntimeRole,
+		"GRANT SELECT ON audit_log TO " + pgtest.RuntimeRole,
+		"ALTER TABLE tasks DISABLE TRIGGER tasks_touch",
+		"DROP TRIGGER audit_log_stamp ON audit_log",
 	} {
 		fx.Exec(t, edit)
 		st, err := r.Status(ctx)
 		require.NoError(t, err)
-		require.Contains(t, st.Problem(), "drifted", edit)
+		require.Contains(t, st.Problem(), "differs", edit)
+		require.NotEmpty(t, st.Drift, "named against the embedded expectation: %s", edit)
 		files, _ := migrations.Policies()
 		res, err := r.Up(ctx)
 		require.NoError(t, err)
+		require.Empty(t, res.Drift, "repaired: %s", edit)
 		require.Len(t, res.PoliciesApplied, len(files), "every file re-applied after %s", edit)
 		st, err = r.Status(ctx)
 		require.NoError(t, err)
@@ -181,7 +194,8 @@ func TestHandEditedPoliciesAreDetectedAndRepaired(t *testing.T) {
 }
 
 // TestDownUpRestoresFunctionGrants: a down/up cycle recreates functions
-// with default privileges (EXECUTE for PUBLIC); up must re-apply the grants.
+// with default privileges (EXECUTE for PUBLIC: 0011 drops and recreates
+// app.text_ok, 0002 app.member_add); up must re-apply the grants.
 func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	t.Parallel()
 	d := pgtest.New(t)
@@ -191,11 +205,12 @@ func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	conn := pgtest.Conn(t, d.SuperURL)
 	publicCanRun := func() bool {
 		var ok bool
-		require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege('public', 'app.member_add(text, text)', 'EXECUTE')").Scan(&ok))
+		require.NoError(t, conn.QueryRow(ctx, `SELECT has_function_privilege('public', 'app.member_add(text, text)', 'EXECUTE')
+			OR has_function_privilege('public', 'app.text_ok(text, boolean, boolean)', 'EXECUTE')`).Scan(&ok))
 		return ok
 	}
 	require.False(t, publicCanRun(), "positive control: revoked after a normal up")
-	_, err = r.Down(ctx, 1)
+	_, err = r.Down(ctx, downTo(t, 1)) // through 0011 and 0002
 	require.NoError(t, err)
 	res, err := r.Up(ctx)
 	require.NoError(t, err)
@@ -207,7 +222,7 @@ func TestDownUpRestoresFunctionGrants(t *testing.T) {
 	d.Fixtures(t).Exec(t, "GRANT EXECUTE ON FUNCTION app.member_add(text, text) TO PUBLIC")
 	st, err := r.Status(ctx)
 	require.NoError(t, err)
-	require.Contains(t, st.Problem(), "drifted")
+	require.Contains(t, st.Problem(), "differs")
 	_, err = r.Up(ctx)
 	require.NoError(t, err)
 	require.False(t, publicCanRun())

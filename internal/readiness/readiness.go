@@ -2,8 +2,9 @@
 // computing it per probe: a background loop re-runs a check (the database
 // self-check: roles, migrations, policy and catalog drift) at a fixed
 // interval, and anyone may ask for the last verdict at the cost of two
-// atomic loads: /readyz on every probe, and a per-request gate that wants
-// to stop serving tenant routes when the schema drifts.
+// atomic loads: /readyz on every probe, and the per-request gate
+// (Monitor.Gate) that stops serving tenant and admin routes while the
+// database is not what the binary expects.
 //
 // Shutdown flips the state at once (Drain): from then on the server is
 // not ready, whatever the checks say, so a load balancer stops sending new
@@ -19,7 +20,9 @@ import (
 	"time"
 )
 
-// Defaults.
+// Defaults. DefaultInterval bounds how long the server goes on serving a
+// database that drifted (a policy weakened by hand) before the gate
+// closes: a test keeps it at 10 s or less.
 const (
 	DefaultInterval = 10 * time.Second
 	DefaultTimeout  = 3 * time.Second
@@ -51,6 +54,18 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Mismatch is implemented by check errors that are a verdict on the
+// database rather than a failure to reach it: the database was read and is
+// not what this binary expects (txscope.SelfCheckError: roles, pending
+// migrations, schema drift). Only such errors close the gate.
+type Mismatch interface{ Mismatch() bool }
+
+// IsMismatch reports whether err (or an error it wraps) is a Mismatch.
+func IsMismatch(err error) bool {
+	var m Mismatch
+	return errors.As(err, &m) && m.Mismatch()
+}
+
 // verdict is the outcome of one check.
 type verdict struct {
 	err error
@@ -62,6 +77,7 @@ type verdict struct {
 type Monitor struct {
 	cfg      Config
 	last     atomic.Pointer[verdict]
+	gate     atomic.Pointer[verdict] // the last mismatch, until a check passes
 	draining atomic.Bool
 }
 
@@ -90,14 +106,36 @@ func New(cfg Config) *Monitor {
 // fails.
 func (m *Monitor) Refresh(ctx context.Context) error {
 	err := m.cfg.Check(ctx)
-	prev := m.last.Swap(&verdict{err: err, at: m.cfg.Now()})
+	v := &verdict{err: err, at: m.cfg.Now()}
+	prev := m.last.Swap(v)
 	switch {
-	case err != nil && (prev == nil || prev.err == nil):
-		m.cfg.Logger.Warn("not ready", "err", err.Error())
+	case err == nil:
+		m.gate.Store(nil)
+	case IsMismatch(err):
+		m.gate.Store(v)
+	}
+	switch {
+	// Logged when it starts and whenever what it says changes (another
+	// object drifted), so the log says what differs.
+	case err != nil && (prev == nil || prev.err == nil || prev.err.Error() != err.Error()):
+		m.cfg.Logger.Warn("not ready", "err", err.Error(), "gate_closed", m.gate.Load() != nil)
 	case err == nil && prev != nil && prev.err != nil:
 		m.cfg.Logger.Info("ready again")
 	}
 	return err
+}
+
+// Gate is the last Mismatch a check returned, until a later check passes;
+// nil while the last conclusive check passed. A check that could not
+// conclude (the database unreachable, a timeout) leaves it as it was: a
+// drift seen once keeps the gate closed until a check shows it gone, so
+// making the check fail cannot reopen it. The server refuses tenant and
+// admin requests while it is not nil (fail closed); it runs no check.
+func (m *Monitor) Gate() error {
+	if v := m.gate.Load(); v != nil {
+		return v.err
+	}
+	return nil
 }
 
 // Run refreshes the verdict every Interval until ctx ends, each check

@@ -154,11 +154,11 @@ func quoteIdent(s string) string {
 }
 
 // load reads everything the rules need.
-func load(ctx context.Context, conn *pgx.Conn, runtime, admin []string) (*catalog, error) {
+func load(ctx context.Context, conn Querier, runtime, admin []string) (*catalog, error) {
 	c := &catalog{runtime: runtime, admin: admin, byOID: map[uint32]*table{}, roles: map[string]role{}, writable: map[string][]string{}}
 	steps := []struct {
 		name string
-		fn   func(context.Context, *pgx.Conn) error
+		fn   func(context.Context, Querier) error
 	}{
 		{"tables", c.loadTables},
 		{"policies", c.loadPolicies},
@@ -180,7 +180,7 @@ func load(ctx context.Context, conn *pgx.Conn, runtime, admin []string) (*catalo
 	return c, nil
 }
 
-func (c *catalog) loadTables(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadTables(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity,
 		       c.relispartition, pg_catalog.pg_get_userbyid(c.relowner)::text,
@@ -216,7 +216,7 @@ func (c *catalog) loadTables(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadPolicies(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadPolicies(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT p.polrelid, `+policyFieldsSQL+`,
 		       0 = ANY (p.polroles) OR EXISTS (
@@ -238,7 +238,7 @@ func (c *catalog) loadPolicies(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadConstraints(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadConstraints(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT con.conrelid, con.conname::text, con.contype::text,
 		       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, i)
@@ -264,7 +264,7 @@ func (c *catalog) loadConstraints(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadIndexes(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadIndexes(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT i.indrelid, ic.relname::text, i.indisunique, i.indisprimary,
 		       coalesce((SELECT a.attname::text FROM pg_catalog.pg_attribute a
@@ -290,7 +290,7 @@ func (c *catalog) loadIndexes(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadViews(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadViews(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT n.nspname::text, c.relname::text, c.relkind::text, coalesce(c.reloptions, '{}'),
 		       EXISTS (SELECT 1 FROM unnest($1::text[]) rt WHERE pg_catalog.has_table_privilege(rt, c.oid, 'SELECT'))
@@ -311,7 +311,7 @@ func (c *catalog) loadViews(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadFunctions(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadFunctions(ctx context.Context, conn Querier) error {
 	rows, err := conn.Query(ctx, `
 		SELECT n.nspname::text, p.proname::text, pg_catalog.pg_get_function_identity_arguments(p.oid),
 		       p.prosecdef, p.proleakproof, coalesce(p.proconfig, '{}'), pg_catalog.pg_get_userbyid(p.proowner)::text
@@ -332,7 +332,7 @@ func (c *catalog) loadFunctions(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadRoles(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadRoles(ctx context.Context, conn Querier) error {
 	names := append(append([]string{}, c.runtime...), c.admin...)
 	rows, err := conn.Query(ctx, `
 		SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolcanlogin,
@@ -369,7 +369,7 @@ func (c *catalog) nonSuper(names []string) []string {
 	return out
 }
 
-func (c *catalog) loadOwnership(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadOwnership(ctx context.Context, conn Querier) error {
 	// MEMBER, not USAGE: a member of the owning role can SET ROLE to it and
 	// then act as the owner (ALTER TABLE ... NO FORCE ROW LEVEL SECURITY).
 	rows, err := conn.Query(ctx, `
@@ -401,7 +401,7 @@ func (c *catalog) loadOwnership(ctx context.Context, conn *pgx.Conn) error {
 	return rows.Err()
 }
 
-func (c *catalog) loadPrivileges(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadPrivileges(ctx context.Context, conn Querier) error {
 	plain := c.plainRuntime()
 	// has_table_privilege and friends count privileges inherited through
 	// role membership (pgtenant_app's grants) and granted to PUBLIC.

@@ -25,7 +25,7 @@ type storedExpr struct {
 // loadExpressions parses every policy's USING and WITH CHECK as Postgres
 // stored them, and the other stored expressions, then resolves the oids
 // they mention and finds the tenant tables that only their policies name.
-func (c *catalog) loadExpressions(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadExpressions(ctx context.Context, conn Querier) error {
 	c.exprs = &exprCatalog{r: newResolver()}
 	type key struct {
 		table uint32
@@ -119,7 +119,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE ` + userSchema + `
 ORDER BY 1`
 
-func (c *catalog) loadStoredExprs(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadStoredExprs(ctx context.Context, conn Querier) error {
 	return queryEach(ctx, conn, storedExprSQL, nil, func(rows pgx.Rows) error {
 		var s storedExpr
 		var text string
@@ -138,7 +138,7 @@ func (c *catalog) loadStoredExprs(ctx context.Context, conn *pgx.Conn) error {
 // detectPolicyTenantKeys makes a tenant table of every table whose policies
 // compare one of its columns with the tenant helper, under whatever name:
 // `org_id = (SELECT app.current_tenant_id())` says org_id holds the tenant.
-func (c *catalog) detectPolicyTenantKeys(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) detectPolicyTenantKeys(ctx context.Context, conn Querier) error {
 	r := c.exprs.r
 	for _, t := range c.tables {
 		// The registry's own key is the tenant, not a tenant key.

@@ -3,8 +3,6 @@ package rlscheck
 import (
 	"context"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // What the guard rules (issue 10) read: role-level settings of the runtime
@@ -46,7 +44,7 @@ func allowedSetting(name string) bool {
 // may write anything; admin_role_attributes reports it once).
 func (c *catalog) plainAdmin() []string { return c.nonSuper(c.admin) }
 
-func (c *catalog) loadGuard(ctx context.Context, conn *pgx.Conn) error {
+func (c *catalog) loadGuard(ctx context.Context, conn Querier) error {
 	c.roleSettings = map[string][]string{}
 	roles := append(append([]string{}, c.runtime...), c.admin...)
 	rows, err := conn.Query(ctx, `

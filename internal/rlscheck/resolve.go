@@ -52,7 +52,7 @@ func newResolver() *resolver {
 
 // load reads the operators, functions and columns the trees mention, and
 // the columns of tables (the tables policies are on: Var varno 1).
-func (r *resolver) load(ctx context.Context, conn *pgx.Conn, trees []*Node, tables []uint32) error {
+func (r *resolver) load(ctx context.Context, conn Querier, trees []*Node, tables []uint32) error {
 	var ops, funcs []uint32
 	rels := append([]uint32(nil), tables...)
 	for _, t := range trees {
@@ -114,7 +114,7 @@ func (r *resolver) load(ctx context.Context, conn *pgx.Conn, trees []*Node, tabl
 }
 
 // queryEach runs sql and calls scan for every row.
-func queryEach(ctx context.Context, conn *pgx.Conn, sql string, args []any, scan func(pgx.Rows) error) error {
+func queryEach(ctx context.Context, conn Querier, sql string, args []any, scan func(pgx.Rows) error) error {
 	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
 		return err

@@ -12,12 +12,12 @@
 // top of every isolation policy, and no expression may be true for every
 // row, or true when no context is set. And it compares the database with
 // the committed expectation embedded in the binary (expectation.go):
-// policies, RLS flags, runtime privileges, function bodies and attributes,
+// policies, RLS flags, privileges and grants, function bodies and attributes,
 // triggers, as the embedded db/schema and db/policies produce them.
 //
 // What it guarantees: it only reads (catalog queries in one READ ONLY
-// transaction whose only setting is its own search_path, so deparsed names
-// come out schema-qualified), so it may run as any role, the runtime role
+// transaction whose only settings are its own search_path, so deparsed
+// names come out schema-qualified, and jit off), so it may run as any role, the runtime role
 // included, against any database (a test database, `make run`'s,
 // production). What it does not: prove what code does. A function body is
 // compared with the committed one as text, not understood; the evaluator
@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,6 +113,12 @@ func IsConfigError(err error) bool {
 	return errors.As(err, &ce)
 }
 
+// Querier reads the catalogs: a connection, a transaction, a pool.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // CheckURL connects to databaseURL and runs Check.
 func CheckURL(ctx context.Context, databaseURL string, opts Options) (Report, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
@@ -162,22 +169,67 @@ func Check(ctx context.Context, conn *pgx.Conn, opts Options) (Report, error) {
 	for _, t := range cat.tenantTables() {
 		rep.TenantTables = append(rep.TenantTables, t.qname())
 	}
-	rep.Findings = []Finding{}
-	for _, r := range Rules {
+	rep.Findings = runRules(cat, Rules)
+	return rep, nil
+}
+
+// runRules runs rules on cat, in order, each rule's findings sorted by
+// object.
+func runRules(cat *catalog, rules []Rule) []Finding {
+	out := []Finding{}
+	for _, r := range rules {
 		var fs []Finding
 		r.check(cat, func(object, message, fix string) {
 			fs = append(fs, Finding{Rule: r.ID, Severity: SeverityError, Object: object, Message: message, Fix: fix})
 		})
 		sort.SliceStable(fs, func(i, j int) bool { return fs[i].Object < fs[j].Object })
-		rep.Findings = append(rep.Findings, fs...)
+		out = append(out, fs...)
 	}
-	return rep, nil
+	return out
+}
+
+// DriftRules are the rules Drift runs: the ones that compare the database
+// with an expectation, and need nothing else of the catalogs.
+var DriftRules = []string{"relation_drift", "schema_drift", "policy_drift", "function_drift", "security_definer_uncommitted", "trigger_drift"}
+
+// Drift compares the database tx reads with want (nil: the committed
+// expectation embedded in the binary) by the rules of DriftRules, as
+// `server rls-check` would with its default roles (pgtenant_app and its
+// login members), and returns their findings: none when the database is
+// what want describes. It only reads, inside tx, whose search_path it
+// restores; any role may run it (the server's self-check runs it as the
+// runtime role).
+func Drift(ctx context.Context, tx pgx.Tx, want *Expectation) ([]Finding, error) {
+	runtime, err := resolveRoles(ctx, tx, nil, RuntimeGroup, true, "--runtime-role")
+	if err != nil {
+		return nil, err
+	}
+	cat := &catalog{runtime: runtime, roles: map[string]role{}}
+	err = catalogPath(ctx, tx, func() error {
+		if err := tx.QueryRow(ctx, "SELECT current_database()::text").Scan(&cat.database); err != nil {
+			return err
+		}
+		if err := cat.loadRoles(ctx, tx); err != nil {
+			return err
+		}
+		return cat.loadDrift(ctx, tx, want)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rls-check: drift: %w", err)
+	}
+	var rules []Rule
+	for _, r := range Rules {
+		if slices.Contains(DriftRules, r.ID) {
+			rules = append(rules, r)
+		}
+	}
+	return runRules(cat, rules), nil
 }
 
 // resolveRoles returns the named roles after checking they exist, or, when
 // none are named, the group and its login members (the group itself only
 // when withGroup).
-func resolveRoles(ctx context.Context, conn *pgx.Conn, names []string, group string, withGroup bool, flag string) ([]string, error) {
+func resolveRoles(ctx context.Context, conn Querier, names []string, group string, withGroup bool, flag string) ([]string, error) {
 	if len(names) > 0 {
 		var missing []string
 		if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM unnest($1::text[]) n

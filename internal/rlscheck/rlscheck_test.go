@@ -315,6 +315,18 @@ GRANT SELECT ON notes_archive TO pgtenant_app; GRANT SELECT ON audit_log TO PUBL
 			},
 		},
 		{
+			name: "grant to a login role directly", rule: "relation_drift", committed: true,
+			// Neither the runtime role nor a group: only the grants list
+			// shows it.
+			fixture: `GRANT DELETE ON audit_log TO pgtenant_test_ops`,
+			want:    []string{"table public.audit_log"},
+		},
+		{
+			name: "schema privileges widened", rule: "schema_drift", committed: true,
+			fixture: `GRANT USAGE ON SCHEMA app_private TO pgtenant_admin; GRANT CREATE ON SCHEMA app TO pgtenant_test_ops`,
+			want:    []string{"schema app", "schema app_private"},
+		},
+		{
 			name: "a policy widened where no structural rule looks", rule: "policy_drift", committed: true,
 			// Client Viewers may now delete: still restrictive, still no
 			// cross-tenant leak, and not what was committed.
@@ -329,8 +341,9 @@ DROP POLICY tasks_writers_insert ON tasks;`,
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog, pg_temp
     AS $$ BEGIN RETURN true; END $$;
 ALTER FUNCTION app.current_user_id() VOLATILE;
-CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.tenants';`,
-			want: []string{"function app.current_is_owner()", "function app.current_user_id()", "function app.tenant_count()"},
+CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM public.tenants';
+GRANT EXECUTE ON FUNCTION app.context_keys() TO pgtenant_test_api;`,
+			want: []string{"function app.context_keys()", "function app.current_is_owner()", "function app.current_user_id()", "function app.tenant_count()"},
 		},
 		{
 			name: "uncommitted security definer in public", rule: "security_definer_uncommitted", committed: true,

@@ -22,13 +22,22 @@ var driftRules = []Rule{
 	},
 	{
 		ID:    "relation_drift",
-		Title: "relations match the committed schema: RLS flags, owner, runtime privileges",
+		Title: "relations match the committed schema: RLS flags, owner, privileges",
 		Description: "Every relation the committed SQL creates exists with the committed ENABLE/FORCE ROW LEVEL " +
-			"SECURITY, owner and runtime-role privileges, and no relation outside the committed set is " +
+			"SECURITY, owner, runtime-role privileges and grants (to anyone: a grant to the admin role or to a " +
+			"login role directly is drift too), and no relation outside the committed set is " +
 			"reachable by the runtime role. The expectation is embedded in the binary (a snapshot of a " +
 			"database migrated from the embedded SQL, kept equal to it by a test), so whoever owns the " +
 			"database cannot rewrite it. Also reports a schema version other than the committed one.",
 		check: checkRelationDrift,
+	},
+	{
+		ID:    "schema_drift",
+		Title: "schemas keep the committed owner and privileges",
+		Description: "Each committed schema (public, app, app_private) keeps its committed owner and grants. USAGE on " +
+			"app_private would let a single table grant expose the context keys; CREATE on public or app lets a " +
+			"role plant a function or operator that a policy or a search_path could pick up.",
+		check: checkSchemaDrift,
 	},
 	{
 		ID:    "policy_drift",
@@ -42,7 +51,7 @@ var driftRules = []Rule{
 		ID:    "function_drift",
 		Title: "committed functions are unchanged; no uncommitted function in the context schema",
 		Description: "Each committed function keeps its body (prosrc), language, SECURITY DEFINER, search_path and " +
-			"other SET clauses, volatility, strictness, LEAKPROOF, parallel safety, owner, result type and " +
+			"other SET clauses, volatility, strictness, LEAKPROOF, parallel safety, owner, result type, grants and " +
 			"whether the runtime role may execute it. The policies trust the helpers: app.current_is_owner() " +
 			"rewritten to return true shows every tenant, and no policy text changes. A function in the " +
 			"context schema (app) that was never committed is reported too.",
@@ -74,8 +83,21 @@ var bookkeepingTables = map[string]bool{"public.schema_migrations": true, "publi
 
 // driftFix: the regeneration command is in docs/inspection.md and in
 // TestExpectationMatchesEmbeddedSQL's failure message.
-const driftFix = "restore the committed definition (`server migrate up` re-applies db/policies; functions and triggers " +
-	"come from db/schema); if the change is intended, commit it to db/ and regenerate internal/rlscheck/expectation.json"
+const driftFix = "restore the committed definition (`server migrate up` re-applies db/policies, functions, triggers and " +
+	"grants included); if the change is intended, commit it to db/ and regenerate internal/rlscheck/expectation.json"
+
+// watchedRelation reports whether drift on relation name's policies and
+// triggers counts: it is committed, or the runtime role reaches it (and
+// relation_drift reports it). Objects on a relation nobody serving
+// requests can reach (a table someone added, whose grants `migrate up`
+// revoked, and which a policy file gave its admin-audit trigger) are left
+// alone.
+func (d *driftCatalog) watchedRelation(name string) bool {
+	if slices.ContainsFunc(d.want.Relations, func(r ExpectedRelation) bool { return r.Name == name }) {
+		return true
+	}
+	return slices.ContainsFunc(d.got.Relations, func(r ExpectedRelation) bool { return r.Name == name && len(r.Runtime) > 0 })
+}
 
 // versionNote warns that deparsed text is compared across versions.
 func (d *driftCatalog) versionNote() string {
@@ -127,6 +149,32 @@ func (d *differences) add(what string, committed, actual any) {
 
 func (d differences) String() string { return strings.Join(d, "; ") }
 
+// grants adds, per grantee, what differs between two grant lists
+// ("grantee: PRIVILEGE, ..." each).
+func (d *differences) grants(committed, actual []string) {
+	split := func(gs []string) map[string]string {
+		m := map[string]string{}
+		for _, g := range gs {
+			who, privs, _ := strings.Cut(g, ": ")
+			m[who] = privs
+		}
+		return m
+	}
+	want, got := split(committed), split(actual)
+	for _, who := range sortedKeys(got) {
+		if w, ok := want[who]; !ok {
+			*d = append(*d, fmt.Sprintf("%s is granted %s, committed nothing", who, got[who]))
+		} else if w != got[who] {
+			*d = append(*d, fmt.Sprintf("%s is granted %s, committed %s", who, got[who], w))
+		}
+	}
+	for _, who := range sortedKeys(want) {
+		if _, ok := got[who]; !ok {
+			*d = append(*d, fmt.Sprintf("%s is granted nothing, committed %s", who, want[who]))
+		}
+	}
+}
+
 // compareKeyed walks the union of want's and got's keys in order: extra
 // for a key only in got, changed for a key in both, missing for a key only
 // in want.
@@ -175,12 +223,31 @@ func checkRelationDrift(c *catalog, report func(object, message, fix string)) {
 			if len(c.plainRuntime()) > 0 { // a superuser may do anything: runtime_role_attributes says so
 				diffs.add("what the runtime role may do", privilegeList(w.Runtime), privilegeList(r.Runtime))
 			}
+			diffs.grants(w.Grants, r.Grants)
 			if len(diffs) > 0 {
 				report(r.Kind+" "+name, diffs.String(), driftFix)
 			}
 		},
 		func(name string, w ExpectedRelation) {
 			report(w.Kind+" "+name, "committed, but missing from the database", driftFix)
+		})
+}
+
+func checkSchemaDrift(c *catalog, report func(object, message, fix string)) {
+	d := c.drift
+	key := func(s ExpectedSchema) string { return s.Name }
+	compareKeyed(keyed(d.want.Schemas, key), keyed(d.got.Schemas, key),
+		func(string, ExpectedSchema) {}, // what an extra schema holds, the other rules look at
+		func(name string, w, g ExpectedSchema) {
+			var diffs differences
+			diffs.add("owner", w.Owner, g.Owner)
+			diffs.grants(w.Grants, g.Grants)
+			if len(diffs) > 0 {
+				report("schema "+name, diffs.String(), driftFix)
+			}
+		},
+		func(name string, _ ExpectedSchema) {
+			report("schema "+name, "committed, but missing from the database", driftFix)
 		})
 }
 
@@ -196,6 +263,9 @@ func checkPolicyDrift(c *catalog, report func(object, message, fix string)) {
 	key := func(p ExpectedPolicy) string { return "policy " + p.Name + " on " + p.Table }
 	compareKeyed(keyed(d.want.Policies, key), keyed(d.got.Policies, key),
 		func(key string, g ExpectedPolicy) {
+			if !d.watchedRelation(g.Table) {
+				return // the relation is relation_drift's (when the runtime role reaches it)
+			}
 			report(key, fmt.Sprintf("not committed: %s %s for %s, USING (%s) WITH CHECK (%s)", permissiveWord(g), g.Command, joinNames(g.Roles), g.Using, g.Check),
 				fmt.Sprintf("DROP POLICY %s ON %s; (or commit it to db/policies)", quoteIdent(g.Name), g.Table))
 		},
@@ -263,6 +333,7 @@ func checkFunctionDrift(c *catalog, report func(object, message, fix string)) {
 			if len(c.plainRuntime()) > 0 {
 				diffs.add("executable by the runtime role", w.RuntimeExecute, g.RuntimeExecute)
 			}
+			diffs.grants(w.Grants, g.Grants)
 			if w.Body != g.Body {
 				diffs = append(diffs, "the body differs: "+firstDifference(w.Body, g.Body))
 			}
@@ -294,6 +365,9 @@ func checkTriggerDrift(c *catalog, report func(object, message, fix string)) {
 	key := func(t ExpectedTrigger) string { return "trigger " + t.Name + " on " + t.Table }
 	compareKeyed(keyed(d.want.Triggers, key), keyed(d.got.Triggers, key),
 		func(key string, g ExpectedTrigger) {
+			if !d.watchedRelation(g.Table) {
+				return // the relation is relation_drift's (when the runtime role reaches it)
+			}
 			report(key, "not committed: "+g.Definition, fmt.Sprintf("DROP TRIGGER %s ON %s; (or commit it to db/schema)", quoteIdent(g.Name), g.Table))
 		},
 		func(key string, w, g ExpectedTrigger) {

@@ -6,6 +6,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -36,8 +37,10 @@ type Config struct {
 	// {slug}.{BaseDomain} (see api.Config).
 	BaseDomain string
 	// Readiness holds the cached verdict of the database self-check and
-	// turns not-ready when shutdown begins; nil: ready whenever the
-	// authenticator is (tests).
+	// turns not-ready when shutdown begins; while its Gate is closed (the
+	// database is not what this binary expects) every route but the probes
+	// and the OpenAPI document answers 503 schema_drift. Nil: ready
+	// whenever the authenticator is, never gated (tests).
 	Readiness *readiness.Monitor
 	// Observe, when set, wraps every request for metrics and traces
 	// (httpx.Config.Observe).
@@ -61,6 +64,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, Observe: cfg.Observe})
 	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
+	if cfg.Auth.Mode() == auth.ModeDev {
+		// Every path, the unauthenticated ones too: a DNS-rebinding page
+		// must not even learn the server is there.
+		e.Use(loopbackHostOnly)
+	}
+	e.Use(s.gate)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	if err := api.Mount(e, api.Config{Service: cfg.Service, Auth: cfg.Auth, BaseDomain: cfg.BaseDomain}); err != nil {
@@ -82,6 +91,58 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// loopbackHostOnly refuses (421) a request whose Host is not a loopback
+// name: dev mode authenticates everyone as DEV_USER_EMAIL, and a page on
+// another origin can reach a loopback listener by DNS rebinding (its name
+// re-pointed at 127.0.0.1); its requests still carry its own host name.
+func loopbackHostOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !auth.LoopbackHost(c.Request().Host) {
+			return fmt.Errorf("%w: Host %q", auth.ErrMisdirected, c.Request().Host)
+		}
+		return next(c)
+	}
+}
+
+// ungated are the paths served whatever the database looks like: the
+// probes (so the operator sees the server alive and not ready), the
+// OpenAPI document and the dashboard's stylesheet (neither reads the
+// database).
+var ungated = map[string]bool{"/healthz": true, "/readyz": true, api.OpenAPIPath: true, "/admin/static/admin.css": true}
+
+// gate fails closed: while the last conclusive self-check found the
+// database not as this binary expects (a policy, function, trigger, grant
+// or RLS flag that differs from the committed ones, pending migrations,
+// misconfigured roles), tenant, user and admin requests answer 503
+// schema_drift naming what differs, instead of running under policies the
+// binary did not ship (the OR-weakened projects policy of issue 11 leaked
+// other tenants' projects over HTTP while /readyz said not ready). The
+// verdict is the monitor's cached one (no query per request), refreshed
+// every readiness interval (10 s by default), so a weakening is served for
+// at most about one interval. A check that cannot conclude (the database
+// unreachable) does not reopen the gate.
+func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.ready == nil || ungated[c.Request().URL.Path] {
+			return next(c)
+		}
+		if err := s.ready.Gate(); err != nil {
+			return brief(tenancy.AsError(err))
+		}
+		return next(c)
+	}
+}
+
+// brief keeps e's code and message but replaces its cause, which for a
+// drifted catalog quotes every differing policy and function body, with
+// the message: the readiness monitor logs the whole verdict whenever it
+// changes, and every refused request need not log it again.
+func brief(e *tenancy.Error) *tenancy.Error {
+	b := *e
+	b.Err = errors.New(e.Message + " (the readiness check's log line says what differs)")
+	return &b
+}
+
 // readyz answers 200 when the authenticator can verify tokens and the last
 // database self-check passed (see internal/readiness): the probe reads
 // state and runs no query, so probes cost nothing and cannot pile up on a
@@ -93,6 +154,8 @@ func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
+		} else if readiness.IsMismatch(err) {
+			return brief(&tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err})
 		} else if err != nil {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
 		}

@@ -173,3 +173,31 @@ func TestServesItsOpenAPIDocument(t *testing.T) {
 	require.Contains(t, string(r.Body), "openapi: 3.1.0")
 	require.Equal(t, 200, f.do(t, "", "HEAD", api.OpenAPIPath).Status)
 }
+
+// TestDevModeAnswersLoopbackHostsOnly: dev mode signs every request in as
+// DEV_USER_EMAIL, so a page on another origin whose name the attacker
+// re-points at 127.0.0.1 (DNS rebinding) must get nothing: every path, the
+// unauthenticated ones too, answers 421 misdirected_request for a Host
+// that is not localhost, 127.0.0.1 or [::1] (with or without a port).
+func TestDevModeAnswersLoopbackHostsOnly(t *testing.T) {
+	t.Parallel()
+	dev, err := auth.Dev(pgtest.AliceEmail)
+	require.NoError(t, err)
+	f := setup(t, func(c *server.Config) { c.Auth = dev })
+	get := func(host, path string) kit.Response {
+		req := kit.Request(t, "", "GET", path, nil)
+		req.Host = host
+		return kit.Serve(f.srv, req)
+	}
+	for _, host := range []string{"localhost:8080", "127.0.0.1:8080", "[::1]:8080", "localhost"} {
+		require.Equal(t, 200, get(host, "/v1/tenants/tenant-a/projects").Status, "positive control: %s", host)
+	}
+	for _, host := range []string{"rebind.attacker.example", "rebind.attacker.example:8080", "localhost.attacker.example:8080", "127.0.0.2:8080", ""} {
+		for _, path := range []string{"/v1/tenants/tenant-a/projects", "/v1/me", "/healthz", "/v1/openapi.yaml", "/admin"} {
+			r := get(host, path)
+			require.Equal(t, 421, r.Status, "%s %s", host, path)
+			require.Equal(t, "misdirected_request", string(r.Problem(t).Code))
+			require.NotContains(t, string(r.Body), "Apollo")
+		}
+	}
+}

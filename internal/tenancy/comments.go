@@ -67,7 +67,7 @@ func (s *Service) ListComments(ctx context.Context, c Caller, project, task uuid
 // Partners).
 func (s *Service) AddComment(ctx context.Context, c Caller, project, task uuid.UUID, in CommentInput) (Comment, error) {
 	var fs fields
-	fs.text("body", in.Body, 1, rules.MaxCommentLen, true)
+	fs.text("body", &in.Body, 1, rules.MaxCommentLen, true)
 	if err := fs.err(); err != nil {
 		return Comment{}, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
@@ -28,6 +31,13 @@ const (
 	CodeOwnerOnly Code = "owner_only"
 	// CodeConflict: a unique name is taken (within the tenant).
 	CodeConflict Code = "conflict"
+	// CodeLastPartner: the change would leave the tenant without a Partner
+	// (the database refuses it: app.keep_a_partner).
+	CodeLastPartner Code = "last_partner"
+	// CodeConcurrentChange: another transaction changed the same rows at
+	// the same moment and won (Postgres cancelled this one as a deadlock or
+	// serialization failure); nothing was written; read again and retry.
+	CodeConcurrentChange Code = "concurrent_change"
 	// CodePreconditionFailed: an If-Match named versions the resource no
 	// longer has (another write came first).
 	CodePreconditionFailed Code = "precondition_failed"
@@ -47,6 +57,12 @@ const (
 	CodeBadRequest Code = "bad_request"
 	// CodeUnavailable: the database is unreachable or timed out; retry.
 	CodeUnavailable Code = "unavailable"
+	// CodeSchemaDrift: the database is not what this server expects (a
+	// policy, function, trigger, grant or RLS flag differs; migrations are
+	// pending; the database roles are misconfigured): the server refuses
+	// tenant and admin work until an operator repairs it (`server migrate
+	// up`), rather than serve under policies it did not ship.
+	CodeSchemaDrift Code = "schema_drift"
 	// CodeInternal: anything else; details only in the server log.
 	CodeInternal Code = "internal"
 )
@@ -77,6 +93,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// sqlstateLastPartner is what app.keep_a_partner raises.
+const sqlstateLastPartner = "PT003"
+
 // ErrorCode returns the code of err as AsError maps it ("" for nil).
 func ErrorCode(err error) Code {
 	if err == nil {
@@ -94,7 +113,15 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var sce *txscope.SelfCheckError
+	var pgErr *pgconn.PgError
 	switch {
+	// SQLSTATEs the database raises for the domain; the scope passes them
+	// through unmapped.
+	case errors.As(err, &pgErr) && pgErr.Code == sqlstateLastPartner:
+		return &Error{Code: CodeLastPartner, Message: "a tenant keeps at least one partner: make another member a partner first", Err: err}
+	case errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure):
+		return &Error{Code: CodeConcurrentChange, Message: "another change to the same data won at the same moment; nothing was written: read it again and retry", Err: err}
 	case errors.Is(err, txscope.ErrTenantNotFound), errors.Is(err, txscope.ErrNotFound):
 		return &Error{Code: CodeNotFound, Message: "not found", Err: err}
 	case errors.Is(err, txscope.ErrUnknownUser):
@@ -107,6 +134,8 @@ func AsError(err error) *Error {
 		return &Error{Code: CodeValidation, Message: "a value was refused", Err: err}
 	case errors.Is(err, txscope.ErrReasonRequired):
 		return reasonRequired(err)
+	case errors.As(err, &sce):
+		return &Error{Code: CodeSchemaDrift, Message: "the database is not what this server expects, so it serves no tenant or admin request until an operator repairs it: " + sce.Detail(), Err: err}
 	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded),
 		// The key was rotated under the scope (it re-reads keys on its next
 		// use), or the pooled connection was tainted (and destroyed): the
@@ -128,7 +157,7 @@ func fail(err error) error {
 func notFound() *Error { return &Error{Code: CodeNotFound, Message: "not found"} }
 
 func reasonRequired(err error) *Error {
-	return &Error{Code: CodeReasonRequired, Message: "an audit reason is required (1-500 characters, no control characters)", Err: err}
+	return &Error{Code: CodeReasonRequired, Message: "an audit reason is required (1-500 characters, something visible, no control, format, bidi or separator characters)", Err: err}
 }
 
 // fields collects field errors: nil when there are none, else one
@@ -141,9 +170,12 @@ func (f *fields) add(field, message string) {
 	}
 }
 
-// text checks a text field with rules.CheckText.
-func (f *fields) text(field, v string, minLen, maxLen int, multiline bool) {
-	f.add(field, rules.CheckText(v, minLen, maxLen, multiline))
+// text checks the text field *v with rules.CleanText and leaves it in
+// NFC.
+func (f *fields) text(field string, v *string, minLen, maxLen int, multiline bool) {
+	var problem string
+	*v, problem = rules.CleanText(*v, minLen, maxLen, multiline)
+	f.add(field, problem)
 }
 
 func (f fields) err() error { return f.errAs(CodeValidation, "some fields are invalid") }

@@ -12,10 +12,13 @@ import (
 )
 
 // Member is one member of a tenant: the same shape in the list, alone,
-// after adding and after a role change.
+// after adding and after a role change. Email is empty, and left out of
+// the JSON, for a Client Viewer caller: the users policy shows a Client
+// Viewer no one's email but its own (issue 11), so the database answers
+// without it whatever this code asks.
 type Member struct {
 	UserID      uuid.UUID `json:"user_id"`
-	Email       string    `json:"email"`
+	Email       string    `json:"email,omitempty"`
 	DisplayName string    `json:"display_name"`
 	Role        string    `json:"role"`
 	JoinedAt    time.Time `json:"joined_at"`
@@ -64,7 +67,11 @@ var members = lister[dbgen.MemberListFirstRow]{
 }
 
 func toMember(m dbgen.MemberListFirstRow) Member {
-	return Member{UserID: m.UserID, Email: m.Email, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+	var email string
+	if m.Email != nil {
+		email = *m.Email
+	}
+	return Member{UserID: m.UserID, Email: email, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 func memberGet(ctx context.Context, q *dbgen.Queries, user uuid.UUID) (dbgen.MemberListFirstRow, error) {
@@ -111,7 +118,8 @@ func (s *Service) SetMemberRole(ctx context.Context, c Caller, user uuid.UUID, r
 	}
 	return one(ctx, s.write, c, func(ctx context.Context, q *dbgen.Queries) (dbgen.MemberListFirstRow, error) {
 		m, err := q.MemberSetRole(ctx, dbgen.MemberSetRoleParams{Role: role, UserID: user, IfMatch: pre.versions})
-		return updated(pre, dbgen.MemberListFirstRow(m), err, memberExists(ctx, q, user))
+		row := dbgen.MemberListFirstRow{UserID: m.UserID, Email: &m.Email, DisplayName: m.DisplayName, Role: m.Role, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		return updated(pre, row, err, memberExists(ctx, q, user))
 	}, toMember)
 }
 

@@ -65,8 +65,8 @@ func (s *Service) GetProject(ctx context.Context, c Caller, id uuid.UUID) (Proje
 // tenant is CodeConflict; names in other tenants do not matter.
 func (s *Service) CreateProject(ctx context.Context, c Caller, in ProjectInput) (Project, error) {
 	var fs fields
-	fs.text("name", in.Name, 1, rules.MaxNameLen, false)
-	fs.text("description", in.Description, 0, rules.MaxDescriptionLen, true)
+	fs.text("name", &in.Name, 1, rules.MaxNameLen, false)
+	fs.text("description", &in.Description, 0, rules.MaxDescriptionLen, true)
 	if err := fs.err(); err != nil {
 		return Project{}, err
 	}
@@ -83,11 +83,11 @@ func (s *Service) UpdateProject(ctx context.Context, c Caller, id uuid.UUID, in 
 		fs.add("name", "send name and/or description")
 	}
 	if in.Name != nil {
-		fs.text("name", *in.Name, 1, rules.MaxNameLen, false)
+		fs.text("name", in.Name, 1, rules.MaxNameLen, false)
 		in.Name = trimmed(*in.Name)
 	}
 	if in.Description != nil {
-		fs.text("description", *in.Description, 0, rules.MaxDescriptionLen, true)
+		fs.text("description", in.Description, 0, rules.MaxDescriptionLen, true)
 	}
 	if err := fs.err(); err != nil {
 		return Project{}, err
@@ -172,7 +172,7 @@ func (s *Service) ListTasks(ctx context.Context, c Caller, project uuid.UUID, r 
 // a missing one.
 func (s *Service) CreateTask(ctx context.Context, c Caller, project uuid.UUID, in TaskInput) (Task, error) {
 	var fs fields
-	fs.text("title", in.Title, 1, rules.MaxTitleLen, false)
+	fs.text("title", &in.Title, 1, rules.MaxTitleLen, false)
 	if err := fs.err(); err != nil {
 		return Task{}, err
 	}
@@ -196,7 +196,7 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, project, id uuid.UUI
 		fs.add("title", "send title and/or done")
 	}
 	if in.Title != nil {
-		fs.text("title", *in.Title, 1, rules.MaxTitleLen, false)
+		fs.text("title", in.Title, 1, rules.MaxTitleLen, false)
 		in.Title = trimmed(*in.Title)
 	}
 	if err := fs.err(); err != nil {

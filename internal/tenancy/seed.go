@@ -53,7 +53,7 @@ var demoProjects = []struct {
 // check validates the input and fills the defaults.
 func (in *SeedInput) check() error {
 	var fs fields
-	fs.text("name", in.Name, 1, rules.MaxNameLen, false)
+	fs.text("name", &in.Name, 1, rules.MaxNameLen, false)
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Slug == "" {
 		in.Slug = rules.Slugify(in.Name)

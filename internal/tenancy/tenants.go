@@ -93,7 +93,7 @@ func (s *Service) CreateTenant(ctx context.Context, op Operator, in TenantInput)
 	if !rules.ValidSlug(in.Slug) {
 		fs.add("slug", slugRule)
 	}
-	fs.text("name", in.Name, 1, rules.MaxNameLen, false)
+	fs.text("name", &in.Name, 1, rules.MaxNameLen, false)
 	if err := fs.err(); err != nil {
 		return Tenant{}, err
 	}

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
 // MaxReasonLen bounds an audit reason, in characters (the column's check
@@ -60,16 +59,15 @@ type AuditEntry struct {
 	At time.Time
 }
 
-// CleanReason trims reason and checks it is usable for the audit log.
+// CleanReason trims reason and checks it is usable for the audit log: the
+// text rule of every free-text field (rules.CleanText: no control, format,
+// bidi or separator characters, something visible, NFC, which it returns)
+// on one line, 1 to MaxReasonLen characters; audit_log_reason_check is the
+// same rule.
 func CleanReason(reason string) (string, error) {
-	r := strings.TrimSpace(reason)
-	if r == "" || utf8.RuneCountInString(r) > MaxReasonLen || !utf8.ValidString(r) {
+	r, problem := rules.CleanText(strings.TrimSpace(reason), 1, MaxReasonLen, false)
+	if problem != "" {
 		return "", ErrReasonRequired
-	}
-	for _, c := range r {
-		if unicode.IsControl(c) {
-			return "", ErrReasonRequired
-		}
 	}
 	return r, nil
 }

@@ -134,11 +134,16 @@ func (s *Scope) SelfCheck(ctx context.Context) error {
 		problems = append(problems, fmt.Sprintf("DATABASE_URL role %q is not a member of pgtenant_app (CREATE ROLE ... IN ROLE pgtenant_app)", rt.name))
 	}
 	problems = append(problems, rt.settingProblems("DATABASE_URL")...)
-	st, err := migrations.ReadStatus(ctx, s.pool)
-	if err != nil {
-		problems = append(problems, "cannot read the migration state: "+err.Error())
+	var schema string
+	st, unread := migrations.ReadStatus(ctx, s.pool)
+	if unread != nil {
+		// No verdict on the schema (a timeout, a lock held by a migration
+		// in progress): reported, but not as a mismatch of its own.
+		unread = fmt.Errorf("self-check: cannot read the migration state: %w", mapError(unread))
+		problems = append(problems, unread.Error())
 	} else if p := st.Problem(); p != "" {
-		problems = append(problems, "database not migrated: "+p)
+		problems = append(problems, "database not as expected: "+st.Explain())
+		schema = p
 	}
 	if s.admin != nil {
 		ad, err := readRole(ctx, s.admin)
@@ -162,14 +167,42 @@ func (s *Scope) SelfCheck(ctx context.Context) error {
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return &SelfCheckError{Problems: problems}
+	switch {
+	case unread != nil && len(problems) == 1:
+		return unread
+	case len(problems) > 0:
+		return &SelfCheckError{Problems: problems, Schema: schema}
 	}
 	return nil
 }
 
 // SelfCheckError lists what SelfCheck found wrong.
-type SelfCheckError struct{ Problems []string }
+type SelfCheckError struct {
+	Problems []string
+	// Schema is the schema's problem alone, "" when the schema is as this
+	// binary expects: migrations.Status.Problem, which names objects but
+	// never their SQL, a role or a setting.
+	Schema string
+}
+
+// Mismatch marks the error as a verdict on the database, not a failure to
+// reach it: readiness keeps tenant and admin routes closed on it until a
+// check passes.
+func (e *SelfCheckError) Mismatch() bool { return true }
+
+// Detail is what a client refused because of e may read: the schema's
+// problem, and that the roles are misconfigured without naming them (the
+// log has Error's full text).
+func (e *SelfCheckError) Detail() string {
+	var parts []string
+	if e.Schema != "" {
+		parts = append(parts, e.Schema)
+	}
+	if len(e.Problems) > len(parts) {
+		parts = append(parts, "the server's database roles or their settings are not as required, or the migration state could not be read (see the server log)")
+	}
+	return strings.Join(parts, "; ")
+}
 
 func (e *SelfCheckError) Error() string {
 	return "self-check failed:\n  - " + strings.Join(e.Problems, "\n  - ")

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/limits"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
@@ -50,7 +53,13 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeValidation:         http.StatusUnprocessableEntity,
 	tenancy.CodeInternal:           http.StatusInternalServerError,
 	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
+	tenancy.CodeRateLimited:        http.StatusTooManyRequests,
+	tenancy.CodeConcurrencyLimited: http.StatusTooManyRequests,
 }
+
+// DefaultRetryAfter is the Retry-After of a 429 or 503 whose cause does
+// not say (a limits.Refusal does).
+const DefaultRetryAfter = time.Second
 
 // Codes lists every code that has a status, sorted.
 func Codes() []tenancy.Code {
@@ -167,6 +176,11 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		LogFailure(log, c, status, e)
 		if status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", WWWAuthenticate)
+		}
+		// Every 429 and 503 says when to come back: a client that retries
+		// at once only deepens an outage or a rate limit.
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(limits.RetryAfterSeconds(err, DefaultRetryAfter)))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		c.Response().WriteHeader(status)

@@ -47,6 +47,12 @@ const (
 	CodeBadRequest Code = "bad_request"
 	// CodeUnavailable: the database is unreachable or timed out; retry.
 	CodeUnavailable Code = "unavailable"
+	// CodeRateLimited: the caller or its tenant sends requests faster than
+	// the server's per-user or per-tenant rate; retry after Retry-After.
+	CodeRateLimited Code = "rate_limited"
+	// CodeConcurrencyLimited: the caller or its tenant already has as many
+	// requests in flight as its share of the database pool allows.
+	CodeConcurrencyLimited Code = "concurrency_limited"
 	// CodeInternal: anything else; details only in the server log.
 	CodeInternal Code = "internal"
 )
@@ -107,6 +113,10 @@ func AsError(err error) *Error {
 		return &Error{Code: CodeValidation, Message: "a value was refused", Err: err}
 	case errors.Is(err, txscope.ErrReasonRequired):
 		return reasonRequired(err)
+	case errors.Is(err, txscope.ErrRateLimited):
+		return &Error{Code: CodeRateLimited, Message: "too many requests; retry after the time in Retry-After", Err: err}
+	case errors.Is(err, txscope.ErrBusy):
+		return &Error{Code: CodeConcurrencyLimited, Message: "too many of these requests are in flight; retry after the time in Retry-After", Err: err}
 	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded),
 		// The key was rotated under the scope (it re-reads keys on its next
 		// use), or the pooled connection was tainted (and destroyed): the

@@ -42,6 +42,10 @@ type Config struct {
 	// Observe, when set, wraps every request for metrics and traces
 	// (httpx.Config.Observe).
 	Observe echo.MiddlewareFunc
+	// Database, when set, reports whether the database is reachable
+	// (txscope's Scope.Reachable): /readyz answers 503 while it returns an
+	// error. It runs no query.
+	Database func() error
 }
 
 // Server is the HTTP server's handler.
@@ -49,6 +53,7 @@ type Server struct {
 	e     *echo.Echo
 	auth  auth.Authenticator
 	ready *readiness.Monitor
+	db    func() error
 }
 
 // New builds the server.
@@ -60,7 +65,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, Observe: cfg.Observe})
-	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
+	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness, db: cfg.Database}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	if err := api.Mount(e, api.Config{Service: cfg.Service, Auth: cfg.Auth, BaseDomain: cfg.BaseDomain}); err != nil {
@@ -93,7 +98,15 @@ func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
-		} else if err != nil {
+		}
+	}
+	if s.db != nil {
+		if err := s.db(); err != nil {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database unreachable", Err: err}
+		}
+	}
+	if s.ready != nil {
+		if err := s.ready.Err(); err != nil {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}
 		}
 	}

@@ -217,7 +217,9 @@ func TestRateLimits(t *testing.T) {
 		c.UserRate = limits.Rate{PerSecond: 1, Burst: 4}
 		c.TenantRate = limits.Rate{PerSecond: 1, Burst: 7}
 	}))
-	list := func(who, tenant string) kit.Response { return f.Do(t, who, "GET", "/v1/tenants/"+tenant+"/projects", nil) }
+	list := func(who, tenant string) kit.Response {
+		return f.Do(t, who, "GET", "/v1/tenants/"+tenant+"/projects", nil)
+	}
 	for i := range 4 {
 		require.Equal(t, 200, list(alice, "tenant-a").Status, "alice's burst, request %d", i)
 	}

@@ -64,6 +64,9 @@ type serverInfo struct {
 	port    int
 	version int
 	stop    func()
+	// bouncer is the runtime role's URL through pgbouncer (any database
+	// name; replaced per use), "" without PGTEST_PGBOUNCER=1.
+	bouncer string
 }
 
 // Main starts the server, runs the tests and stops the server. It returns
@@ -76,6 +79,15 @@ func Main(m *testing.M) int {
 			return 1
 		}
 		skipReason = "no PostgreSQL (" + err.Error() + ")"
+	}
+	if server != nil && os.Getenv(PgbouncerEnv) == "1" {
+		stop, err := startPgbouncer(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %s=1: %v\n", PgbouncerEnv, err)
+			server.stop()
+			return 1
+		}
+		defer stop()
 	}
 	code := m.Run()
 	if server != nil {
@@ -237,6 +249,7 @@ type DB struct {
 	// OwnerURL connects as the schema owner (migrations).
 	OwnerURL string
 	// RuntimeURL connects as the runtime role: what the server's DATABASE_URL is.
+	// With PGTEST_PGBOUNCER=1 it goes through pgbouncer in transaction mode.
 	RuntimeURL string
 	// AdminURL connects as the BYPASSRLS admin role (ADMIN_DATABASE_URL).
 	AdminURL string
@@ -307,10 +320,14 @@ func newDatabase(t testing.TB, name, tpl string) *DB {
 	if _, err := conn.Exec(ctx, "REVOKE TEMPORARY ON DATABASE "+name+" FROM PUBLIC"); err != nil {
 		t.Fatalf("pgtest: revoke temp: %v", err)
 	}
+	runtimeURL := withDB(server.super, name, RuntimeRole, password)
+	if server.bouncer != "" {
+		runtimeURL = withDB(server.bouncer, name, RuntimeRole, password)
+	}
 	return &DB{
 		Name:       name,
 		OwnerURL:   withDB(server.super, name, OwnerRole, password),
-		RuntimeURL: withDB(server.super, name, RuntimeRole, password),
+		RuntimeURL: runtimeURL,
 		AdminURL:   withDB(server.super, name, AdminRole, password),
 		SuperURL:   withDB(server.super, name, "", ""),
 	}

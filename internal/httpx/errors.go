@@ -87,6 +87,12 @@ func Status(code tenancy.Code) int {
 func Failure(err error) *tenancy.Error {
 	var te *tenancy.Error
 	if errors.As(err, &te) {
+		if _, ok := statuses[te.Code]; !ok {
+			// A code without a status (empty, misspelt, new and not
+			// mapped) is a bug: the client gets a documented code, not
+			// a problem without one (FuzzFailure found the empty code).
+			return &tenancy.Error{Code: tenancy.CodeInternal, Message: "internal error", Err: err}
+		}
 		return te
 	}
 	var he *echo.HTTPError

@@ -46,3 +46,20 @@ func TestRetryAfter(t *testing.T) {
 		r.Problem(t)
 	}
 }
+
+// TestUnknownCodeIsInternal: a *tenancy.Error whose code has no status
+// (empty, misspelt) is answered as internal, with a documented code and
+// none of its message; before, it went out as a 500 problem with that
+// code, or none (found by FuzzFailure, whose corpus keeps the case).
+func TestUnknownCodeIsInternal(t *testing.T) {
+	t.Parallel()
+	e := httpx.New(httpx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for i, code := range []tenancy.Code{"", "no_such_code"} {
+		path := fmt.Sprintf("/u%d", i)
+		e.GET(path, func(echo.Context) error { return &tenancy.Error{Code: code, Message: "a message for nobody"} })
+		r := kit.Serve(e, httptest.NewRequest("GET", path, nil))
+		require.Equal(t, 500, r.Status)
+		require.Equal(t, tenancy.CodeInternal, r.Problem(t).Code)
+		require.NotContains(t, string(r.Body), "a message for nobody")
+	}
+}

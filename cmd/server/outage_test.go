@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,63 +62,11 @@ func startServer(t *testing.T, c *faults.Cluster, env map[string]string) (base s
 		}
 	})
 	base = "http://" + addr
-	require.Eventually(t, func() bool { return status(base+"/readyz") == 200 }, 20*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return faults.Status(base+"/readyz") == 200 }, 20*time.Second, 50*time.Millisecond)
 	return base, ch
 }
 
-func status(url string) int {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func identify(r *http.Request, email string) { r.Header.Set(auth.HeaderEmail, email) }
-
-// readyzWatch polls /readyz every 25 ms and records when its answer
-// changes.
-type readyzWatch struct {
-	mu      sync.Mutex
-	changes []readyzChange
-}
-
-type readyzChange struct {
-	at     time.Time
-	status int
-}
-
-func watchReadyz(ctx context.Context, base string) *readyzWatch {
-	w := &readyzWatch{}
-	go func() {
-		last := -1
-		for ctx.Err() == nil {
-			s := status(base + "/readyz")
-			if s != last {
-				w.mu.Lock()
-				w.changes = append(w.changes, readyzChange{time.Now(), s})
-				w.mu.Unlock()
-				last = s
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-	}()
-	return w
-}
-
-// first returns when /readyz first answered status at or after since.
-func (w *readyzWatch) first(status int, since time.Time) (time.Time, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, c := range w.changes {
-		if c.status == status && !c.at.Before(since) {
-			return c.at, true
-		}
-	}
-	return time.Time{}, false
-}
 
 // classes renders a phase's answer classes, sorted, for messages.
 func classes(p faults.PhaseStats) string {
@@ -148,7 +95,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	ready := watchReadyz(wctx, base)
+	ready := faults.WatchReadyz(wctx, base)
 	load := faults.NewLoad(faults.LoadConfig{
 		BaseURL: base, Tenants: tenants, Identify: identify, Workers: 6, Pause: 5 * time.Millisecond,
 		WriteRatio: 0.3, GetRatio: 0.2, CrossRatio: 0.1,
@@ -168,19 +115,15 @@ func TestDatabaseOutage(t *testing.T) {
 	require.NoError(t, c.Start(ctx))
 	started := time.Now()
 	load.Phase("recovering")
-	var readyAt time.Time
-	require.Eventually(t, func() bool {
-		var ok bool
-		readyAt, ok = ready.first(200, started)
-		return ok
-	}, 10*time.Second, 10*time.Millisecond, "/readyz never turned 200 after the database came back")
+	readyAt, ok := ready.WaitFirst(200, started, 10*time.Second)
+	require.True(t, ok, "/readyz never turned 200 after the database came back")
 	load.Phase("after")
 	time.Sleep(4 * time.Second)
 	stopLoad()
 	<-loadDone
 	stopWatch()
 
-	notReady, ok := ready.first(503, stopping)
+	notReady, ok := ready.First(503, stopping)
 	require.True(t, ok, "/readyz never turned 503")
 	t.Logf("/readyz 503 %s after the stop began; 200 again %s after the start returned",
 		notReady.Sub(stopping).Round(time.Millisecond), readyAt.Sub(started).Round(time.Millisecond))

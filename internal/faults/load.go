@@ -50,6 +50,9 @@ type LoadConfig struct {
 	PanicRatio float64
 	// Timeout bounds each request on the client (default 15s).
 	Timeout time.Duration
+	// MaxRequests stops the load after that many requests (0: no bound
+	// but the context).
+	MaxRequests int64
 }
 
 // Ack is an acknowledged write: a project the server answered 201 for.
@@ -67,6 +70,7 @@ type Load struct {
 	client *http.Client
 	phase  atomic.Pointer[string]
 	seq    atomic.Int64
+	sent   atomic.Int64
 
 	mu     sync.Mutex
 	phases map[string]*PhaseStats
@@ -124,6 +128,9 @@ func (l *Load) Run(ctx context.Context) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			for ctx.Err() == nil {
+				if n := l.sent.Add(1); l.cfg.MaxRequests > 0 && n > l.cfg.MaxRequests {
+					return
+				}
 				l.one(ctx, rng)
 				if l.cfg.Pause > 0 {
 					select {
@@ -274,11 +281,13 @@ func (l *Load) do(ctx context.Context, email, method, url string, body any, h ht
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, header: resp.Header, body: b, err: err, latency: time.Since(start)}
-	if err != nil && cancelAfter > 0 {
-		a.err = context.Canceled
+	if err != nil { // a cut answer is no answer
+		if cancelAfter > 0 {
+			err = context.Canceled
+		}
+		return answer{err: err, latency: time.Since(start)}
 	}
-	return a
+	return answer{status: resp.StatusCode, header: resp.Header, body: b, latency: time.Since(start)}
 }
 
 // problemCode is the code of a problem+json answer ("" if it is none).

@@ -351,7 +351,9 @@ func report(out io.Writer, load *faults.Load, metrics map[string]string) (proble
 	return problems
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + "ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + "ms"
+}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

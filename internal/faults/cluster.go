@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,23 +48,11 @@ type Cluster struct {
 // nothing acknowledged, and the checks rely on that; fsync is off, which
 // only matters if the machine itself crashes.
 func StartCluster(ctx context.Context) (*Cluster, error) {
-	bin, err := pglocal.FindBinDir()
+	pg, err := pglocal.NewTemp("pgtenant-faults-")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtenant-faults-")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach the data dir
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	pg, err := pglocal.New(bin, dir+"/data")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	dir := filepath.Dir(pg.DataDir)
 	pg.Settings = map[string]string{"fsync": "off", "max_connections": "100", "shared_buffers": "64MB"}
 	c := &Cluster{pg: pg, dir: dir}
 	if err := pg.Init(ctx); err != nil {

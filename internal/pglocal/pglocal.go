@@ -97,6 +97,31 @@ func New(binDir, dataDir string) (*Cluster, error) {
 	return &Cluster{BinDir: binDir, DataDir: dataDir, cred: cred}, nil
 }
 
+// NewTemp describes a cluster in a new temporary directory (data in its
+// "data" subdirectory) that the user the server runs as can reach, from
+// the binaries FindBinDir finds. The caller removes the directory,
+// filepath.Dir(c.DataDir), when done.
+func NewTemp(prefix string) (*Cluster, error) {
+	bin, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach the data dir
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c, err := New(bin, filepath.Join(dir, "data"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
 // serverCredential is the user to run server processes as: nil when the
 // process is not root, else the postgres user (or PGLOCAL_USER).
 func serverCredential() (*syscall.Credential, error) {

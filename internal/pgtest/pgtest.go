@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,22 +140,11 @@ func fromURL(ctx context.Context, raw string) (*serverInfo, error) {
 }
 
 func startLocal(ctx context.Context) (*serverInfo, error) {
-	bin, err := pglocal.FindBinDir()
+	c, err := pglocal.NewTemp("pgtest-")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach the data dir
-		return nil, err
-	}
-	c, err := pglocal.New(bin, dir+"/data")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	dir := filepath.Dir(c.DataDir)
 	// Durability is irrelevant for a throwaway cluster; speed is not.
 	c.Settings = map[string]string{
 		"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",

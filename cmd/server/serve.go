@@ -130,6 +130,9 @@ func watchDatabase(ctx context.Context, scope *txscope.Scope, ready *readiness.M
 				return
 			}
 			log.Info("database reachable again")
+			if wctx.Err() != nil { // shutting down: the checks have stopped
+				return
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

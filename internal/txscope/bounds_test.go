@@ -59,6 +59,15 @@ func backendPID(t *testing.T, b *bundle) (pid int32) {
 	return pid
 }
 
+// requireKept: the scope's pool of one still holds the backend it had
+// (through pgbouncer, which backend serves it is pgbouncer's choice).
+func requireKept(t *testing.T, b *bundle, pid int32) {
+	t.Helper()
+	if !pgtest.ThroughPgbouncer() {
+		require.Equal(t, pid, backendPID(t, b), "the connection was kept")
+	}
+}
+
 // TestLockTimeoutPerTransaction: a write waiting on a locked row ends after
 // the scope's lock_timeout (set in the transaction, after app.enter: the
 // server's default is to wait forever), as a 503-class refusal, and the
@@ -76,7 +85,7 @@ func TestLockTimeoutPerTransaction(t *testing.T) {
 	require.ErrorIs(t, err, txscope.ErrUnavailable)
 	require.Equal(t, limits.LockTimeout, refusal(t, err))
 	require.Less(t, time.Since(start), 2*time.Second, "the lock timeout, not the statement timeout (30 s)")
-	require.Equal(t, pid, backendPID(t, b), "the connection was kept")
+	requireKept(t, b, pid)
 	release()
 	require.NoError(t, rename(context.Background(), b))
 }
@@ -98,7 +107,7 @@ func TestStatementTimeoutFollowsTheDeadline(t *testing.T) {
 	err := rename(ctx5, b) // the cap, far below the deadline
 	require.Equal(t, limits.StatementTimeout, refusal(t, err))
 	require.InDelta(t, 300*time.Millisecond, time.Since(start), float64(250*time.Millisecond))
-	require.Equal(t, pid, backendPID(t, b), "the connection was kept")
+	requireKept(t, b, pid)
 
 	b2 := setup(t, func(c *txscope.Config) { c.LockTimeout, c.StatementTimeout = time.Minute, time.Minute })
 	holdRow(t, b2, b2.projectA)
@@ -165,4 +174,31 @@ func TestReachability(t *testing.T) {
 	}
 	require.NoError(t, s.Reachable())
 	require.NoError(t, read())
+}
+
+// TestReadIsBoundedToo: a Read pipeline runs its statement after the
+// timeouts statement in the same implicit transaction, so a read that
+// waits for a lock (here an ACCESS EXCLUSIVE lock a migration would take)
+// ends at the scope's lock_timeout, and the connection stays pooled.
+func TestReadIsBoundedToo(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *txscope.Config) { c.MaxConns, c.LockTimeout = 1, 200*time.Millisecond })
+	pid := backendPID(t, b) // also prepares the list's statement
+	ctx := context.Background()
+	conn := pgtest.Conn(t, b.db.SuperURL)
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = b.scope.Read(rctx, whoA(), func(tx *txscope.Tx) error {
+		_, err := tx.Q.ProjectListFirst(rctx, 10)
+		return err
+	})
+	require.Equal(t, limits.LockTimeout, refusal(t, err))
+	require.Less(t, time.Since(start), 2*time.Second)
+	require.NoError(t, tx.Rollback(ctx))
+	requireKept(t, b, pid)
 }

@@ -58,3 +58,21 @@ func FuzzTokenPreParse(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderWithTrailingData: a header that is a JSON object followed by
+// anything, a stray "}" or "]" included, is malformed. The "}" and "]"
+// cases passed before (Decoder.More reads them as the end of input);
+// FuzzTokenPreParse found it and keeps the input in its corpus.
+func TestHeaderWithTrailingData(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{`{"alg":"RS256","kid":"k"}}`, `{"alg":"RS256","kid":"k"}]`, `{"alg":"RS256","kid":"k"}{}`, `{"alg":"RS256","kid":"k"} x`} {
+		_, err := checkHeader(base64.RawURLEncoding.EncodeToString([]byte(h)))
+		if !errors.Is(err, errMalformed) {
+			t.Errorf("%s: %v, want malformed", h, err)
+		}
+	}
+	kid, err := checkHeader(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":"k"} `)))
+	if err != nil || kid != "k" {
+		t.Fatalf("positive control: %q, %v", kid, err)
+	}
+}

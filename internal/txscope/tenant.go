@@ -35,7 +35,8 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 
 // Read runs fn with a querier whose every statement runs in its own READ
 // ONLY transaction carrying who's context, sent in one round trip with it:
-// each statement is pipelined behind app.enter, so a one-query read costs
+// each statement is pipelined behind app.enter and the timeouts
+// (timeoutsSQL), so a one-query read costs
 // one round trip, like the bare query, and every statement is checked
 // against the membership and tenant status of that moment.
 //
@@ -61,8 +62,9 @@ func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err erro
 	return s.failed(ctx, rc.conn, err)
 }
 
-// Write runs fn in one read-write transaction as who. BEGIN and app.enter go
-// out in one round trip; the callback's statements follow; COMMIT when fn
+// Write runs fn in one read-write transaction as who. BEGIN, app.enter and
+// the transaction's timeouts (timeoutsSQL) go out in one round trip; the
+// callback's statements follow; COMMIT when fn
 // returns nil, ROLLBACK (with a context that outlives ctx's cancellation)
 // when it returns an error or panics.
 //

@@ -18,6 +18,12 @@
 //
 // The Admin scope runs on a separate BYPASSRLS pool, demands a reason, and
 // writes an audit row in the same transaction as the work.
+//
+// Every scope is bounded (admission.go): tenant scopes pass the user's and
+// the tenant's request rate and share of the pool before they get a
+// connection, the wait for one is bounded, and every transaction runs with
+// a statement_timeout and lock_timeout no longer than what its context has
+// left. A database that cannot be reached is reported at once (health.go).
 package txscope
 
 import (

@@ -36,9 +36,9 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 // Read runs fn with a querier whose every statement runs in its own READ
 // ONLY transaction carrying who's context, sent in one round trip with it:
 // each statement is pipelined behind app.enter and the timeouts
-// (timeoutsSQL), so a one-query read costs
-// one round trip, like the bare query, and every statement is checked
-// against the membership and tenant status of that moment.
+// (timeoutsSQL), so a one-query read costs one round trip, like the bare
+// query, and every statement is checked against the membership and tenant
+// status of that moment.
 //
 // At READ COMMITTED, which pgtenant uses, a multi-statement transaction
 // gives each statement a fresh snapshot anyway, so reads see the same data

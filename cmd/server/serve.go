@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/cfaccess"
@@ -45,6 +48,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	scope, err := txscope.Open(ctx, txscope.Config{
 		DatabaseURL: cfg.DatabaseURL, AdminDatabaseURL: cfg.AdminDatabaseURL,
 		MaxConns: cfg.DBMaxConns, Logger: log, Tracer: tracing.queryTracer(),
+		AcquireTimeout: cfg.DBAcquireTimeout, StatementTimeout: cfg.DBStatementTimeout, LockTimeout: cfg.DBLockTimeout,
+		TenantShare: cfg.DBTenantShare, UserShare: cfg.DBUserShare,
+		TenantRate: cfg.RateTenant, UserRate: cfg.RateUser,
 	})
 	if err != nil {
 		return err
@@ -55,7 +61,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer stopChecks() // before the pools close
-	metrics, stopMetrics, err := serveMetrics(cfg, log, scope, ready)
+	defer watchDatabase(ctx, scope, ready, log)()
+	tenantShare, userShare := scope.Shares()
+	log.Info("admission", "tenant_share", tenantShare, "user_share", userShare,
+		"tenant_rate", cfg.RateTenant.PerSecond, "user_rate", cfg.RateUser.PerSecond, "acquire_timeout", cfg.DBAcquireTimeout.String())
+	metrics, stopMetrics, err := serveMetrics(cfg, log, scope, readyErr(scope, ready))
 	if err != nil {
 		return err
 	}
@@ -67,13 +77,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	handler, err := server.New(server.Config{
 		Service: svc, Auth: authn, Logger: log,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, BaseDomain: cfg.BaseDomain,
-		Readiness: ready, Observe: observe(tracing, metrics),
+		Readiness: ready, Database: scope.Reachable, Observe: observe(tracing, metrics),
 	})
 	if err != nil {
 		return err
 	}
+	if faultHook != nil {
+		handler.Echo().Use(faultHook)
+	}
 	return listenAndDrain(ctx, cfg, log, handler, ready, authn.Mode())
 }
+
+// faultHook, when set, runs inside every request, after recovery and the
+// deadline, right before the handler. Only the fault-injection build sets
+// it (faults.go, build tag faultinject: `make soak` builds the server that
+// way to inject handler panics); `make build` and the container image
+// never include that file, and TestNoFaultHookInProductionBuild holds it.
+var faultHook echo.MiddlewareFunc
 
 // startReadiness runs the self-check once, which decides whether to start
 // at all, then keeps re-running it in the background for /readyz. The
@@ -92,21 +112,78 @@ func startReadiness(ctx context.Context, scope *txscope.Scope, log *slog.Logger)
 	return ready, func() { stop(); <-done }, nil
 }
 
+// watchDatabase probes the runtime database every second (txscope's
+// Watch) while the server runs: /readyz turns 503 as soon as a connection
+// cannot be opened and 200 again within about a second of the database's
+// return. On its return the readiness self-check runs at once, rather than
+// at its next interval, so its verdict from the outage does not linger.
+// The returned function stops the probe and waits for it.
+func watchDatabase(ctx context.Context, scope *txscope.Scope, ready *readiness.Monitor, log *slog.Logger) func() {
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		scope.Watch(wctx, time.Second, func(err error) {
+			if err != nil {
+				log.Warn("database unreachable: answering 503, not ready", "err", err.Error())
+				return
+			}
+			log.Info("database reachable again")
+			if wctx.Err() != nil { // shutting down: the checks have stopped
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(wctx, readiness.DefaultTimeout)
+				defer cancel()
+				_ = ready.Refresh(rctx)
+			}()
+		})
+	}()
+	return func() { stop(); wg.Wait() }
+}
+
+// readyErr is the readiness the metrics report, as /readyz decides it:
+// draining first, then the database's reachability, then the self-check.
+func readyErr(scope *txscope.Scope, ready *readiness.Monitor) func() error {
+	return func() error {
+		err := ready.Err()
+		if errors.Is(err, readiness.ErrDraining) {
+			return err
+		}
+		if r := scope.Reachable(); r != nil {
+			return r
+		}
+		return err
+	}
+}
+
+// newHTTPServer is the API's http.Server with its timeouts: a client that
+// trickles its headers (slowloris) or its body, is slow to take the
+// answer, or keeps an idle connection open is cut off, so slow or idle
+// clients cost a goroutine each for a bounded time and cannot starve
+// others (TestSlowClients).
+func newHTTPServer(cfg *config.Config, handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    32 << 10, // bounds a forged oversized token before any parsing
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // listenAndDrain serves handler on LISTEN_ADDR until ctx ends, then drains.
 func listenAndDrain(ctx context.Context, cfg *config.Config, log *slog.Logger, handler http.Handler, ready *readiness.Monitor, mode auth.Mode) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       cfg.RequestTimeout + 5*time.Second,
-		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10, // bounds a forged oversized token before any parsing
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg, handler, log)
 	log.Info("serving", "addr", ln.Addr().String(), "auth_mode", string(mode))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

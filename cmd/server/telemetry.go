@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/config"
-	"github.com/pgtenant/pgtenant/internal/readiness"
 	"github.com/pgtenant/pgtenant/internal/telemetry"
 	"github.com/pgtenant/pgtenant/internal/txscope"
 )
@@ -63,8 +62,8 @@ func observe(tr tracingRun, m *telemetry.Metrics) echo.MiddlewareFunc {
 // METRICS_ADDR, a listener of its own: the API's listener never exposes
 // them. A busy address stops the server at start. The returned function
 // closes the listener.
-func serveMetrics(cfg *config.Config, log *slog.Logger, scope *txscope.Scope, ready *readiness.Monitor) (*telemetry.Metrics, func(), error) {
-	m := telemetry.NewMetrics(telemetry.MetricsConfig{Pools: telemetry.PoolsOf(scope.Stats), Ready: ready.Err, TenantLabel: cfg.MetricsTenantLabel})
+func serveMetrics(cfg *config.Config, log *slog.Logger, scope *txscope.Scope, ready func() error) (*telemetry.Metrics, func(), error) {
+	m := telemetry.NewMetrics(telemetry.MetricsConfig{Pools: telemetry.PoolsOf(scope.Stats), Ready: ready, TenantLabel: cfg.MetricsTenantLabel})
 	if cfg.MetricsAddr == "" {
 		return m, func() {}, nil
 	}

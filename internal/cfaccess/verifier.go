@@ -24,7 +24,6 @@
 package cfaccess
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -199,9 +198,11 @@ func checkHeader(headerB64 string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: header is not base64url", errMalformed)
 	}
+	// Unmarshal, not a Decoder: Decoder.More reports a trailing "}" or "]"
+	// as the end of input, so `{"alg":"RS256","kid":"k"}}` passed as one
+	// object (FuzzTokenPreParse found it).
 	var h map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&h); err != nil || h == nil || dec.More() {
+	if err := json.Unmarshal(raw, &h); err != nil || h == nil {
 		return "", fmt.Errorf("%w: header is not a JSON object", errMalformed)
 	}
 

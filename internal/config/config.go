@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/limits"
 	"github.com/pgtenant/pgtenant/internal/tenancy/rules"
 )
 
@@ -39,8 +41,25 @@ type Config struct {
 	// DBMaxConns is DB_MAX_CONNS; 0 when unset, so a URL's own
 	// pool_max_conns stands (txscope defaults to 10 without either).
 	DBMaxConns int32
-	LogLevel   slog.Level // LOG_LEVEL: debug|info|warn|error (default info)
-	LogFormat  string     // LOG_FORMAT: json|text (default json)
+	// Database bounds and shares (txscope.Config; docs/reliability.md).
+	DBAcquireTimeout   time.Duration // DB_ACQUIRE_TIMEOUT (default 2s): wait for a pool connection (and the caller's share)
+	DBStatementTimeout time.Duration // DB_STATEMENT_TIMEOUT (default 30s): cap of statement_timeout; below it, what the request has left
+	DBLockTimeout      time.Duration // DB_LOCK_TIMEOUT (default 2s): cap of lock_timeout
+	// DBTenantShare and DBUserShare are DB_TENANT_SHARE and DB_USER_SHARE:
+	// runtime connections one tenant or user holds at once; 0 (unset):
+	// half the pool; -1 ("off"): no bound.
+	DBTenantShare, DBUserShare int
+	// RateTenant and RateUser are RATE_LIMIT_TENANT (default 200/s) with
+	// RATE_LIMIT_TENANT_BURST (default twice the rate) and RATE_LIMIT_USER
+	// (default 50/s) with RATE_LIMIT_USER_BURST; "off" turns one off.
+	RateTenant, RateUser limits.Rate
+	// HTTP server timeouts: HTTP_READ_HEADER_TIMEOUT (default 5s),
+	// HTTP_READ_TIMEOUT and HTTP_WRITE_TIMEOUT (default REQUEST_TIMEOUT +
+	// 5s), HTTP_IDLE_TIMEOUT (default 120s, keep-alive connections).
+	HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout time.Duration
+
+	LogLevel  slog.Level // LOG_LEVEL: debug|info|warn|error (default info)
+	LogFormat string     // LOG_FORMAT: json|text (default json)
 
 	// Cloudflare Access (AUTH_MODE=cloudflare).
 	CFTeamDomain    string            // CF_ACCESS_TEAM_DOMAIN
@@ -106,6 +125,17 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.CFSkew = c.duration(getenv, "CF_ACCESS_SKEW", 30*time.Second, 0, 60*time.Second)
 	c.BodyLimit = c.integer(getenv, "MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
 	c.DBMaxConns = int32(c.integer(getenv, "DB_MAX_CONNS", 0, 1, 1000))
+	c.DBAcquireTimeout = c.duration(getenv, "DB_ACQUIRE_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Minute)
+	c.DBStatementTimeout = c.duration(getenv, "DB_STATEMENT_TIMEOUT", 30*time.Second, 10*time.Millisecond, time.Hour)
+	c.DBLockTimeout = c.duration(getenv, "DB_LOCK_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Hour)
+	c.DBTenantShare = c.share(getenv, "DB_TENANT_SHARE")
+	c.DBUserShare = c.share(getenv, "DB_USER_SHARE")
+	c.RateTenant = c.rate(getenv, "RATE_LIMIT_TENANT", 200)
+	c.RateUser = c.rate(getenv, "RATE_LIMIT_USER", 50)
+	c.HTTPReadHeaderTimeout = c.duration(getenv, "HTTP_READ_HEADER_TIMEOUT", 5*time.Second, 10*time.Millisecond, 10*time.Minute)
+	c.HTTPReadTimeout = c.duration(getenv, "HTTP_READ_TIMEOUT", c.RequestTimeout+5*time.Second, 10*time.Millisecond, time.Hour)
+	c.HTTPWriteTimeout = c.duration(getenv, "HTTP_WRITE_TIMEOUT", c.RequestTimeout+5*time.Second, 10*time.Millisecond, time.Hour)
+	c.HTTPIdleTimeout = c.duration(getenv, "HTTP_IDLE_TIMEOUT", 120*time.Second, 10*time.Millisecond, time.Hour)
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
 		c.fail("LOG_LEVEL", "must be debug, info, warn or error")
 	}
@@ -190,6 +220,35 @@ func (c *Config) integer(getenv func(string) string, name string, def, lo, hi in
 		return def
 	}
 	return n
+}
+
+// share reads a pool share: "" is 0 (half the pool), "off" is -1 (no
+// bound), else a number of connections.
+func (c *Config) share(getenv func(string) string, name string) int {
+	if getenv(name) == "off" {
+		return -1
+	}
+	return int(c.integer(getenv, name, 0, 1, 1000))
+}
+
+// rate reads NAME (requests per second, "off" for no limit) and
+// NAME_BURST (default twice the rate).
+func (c *Config) rate(getenv func(string) string, name string, def float64) limits.Rate {
+	r := limits.Rate{PerSecond: def}
+	switch s := getenv(name); s {
+	case "":
+	case "off":
+		return limits.Rate{}
+	default:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v <= 0 || v > 1e6 {
+			c.fail(name, "must be requests per second (a number above 0), or off")
+			return limits.Rate{}
+		}
+		r.PerSecond = v
+	}
+	r.Burst = int(c.integer(getenv, name+"_BURST", int64(math.Ceil(2*r.PerSecond)), 1, 1e7))
+	return r
 }
 
 // flag reads a 0/1 variable ("" is 0).

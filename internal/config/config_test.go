@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pgtenant/pgtenant/internal/limits"
 )
 
 func env(kv ...string) func(string) string {
@@ -28,6 +30,33 @@ func TestDefaults(t *testing.T) {
 	require.EqualValues(t, 1<<20, c.BodyLimit)
 	require.True(t, c.ListenIsLoopback())
 	require.Error(t, c.Require("DATABASE_URL"))
+	require.Equal(t, 2*time.Second, c.DBAcquireTimeout)
+	require.Equal(t, 30*time.Second, c.DBStatementTimeout)
+	require.Equal(t, 2*time.Second, c.DBLockTimeout)
+	require.Zero(t, c.DBTenantShare, "unset: half the pool")
+	require.Zero(t, c.DBUserShare)
+	require.Equal(t, limits.Rate{PerSecond: 200, Burst: 400}, c.RateTenant, "on by default, generous")
+	require.Equal(t, limits.Rate{PerSecond: 50, Burst: 100}, c.RateUser)
+	require.Equal(t, 5*time.Second, c.HTTPReadHeaderTimeout)
+	require.Equal(t, 15*time.Second, c.HTTPReadTimeout, "REQUEST_TIMEOUT + 5s")
+	require.Equal(t, 15*time.Second, c.HTTPWriteTimeout)
+	require.Equal(t, 120*time.Second, c.HTTPIdleTimeout)
+}
+
+func TestLimitsParsing(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env("DB_TENANT_SHARE", "3", "DB_USER_SHARE", "off", "RATE_LIMIT_TENANT", "off",
+		"RATE_LIMIT_USER", "2.5", "REQUEST_TIMEOUT", "20s", "HTTP_IDLE_TIMEOUT", "250ms"))
+	require.NoError(t, err)
+	require.Equal(t, 3, c.DBTenantShare)
+	require.Equal(t, -1, c.DBUserShare)
+	require.False(t, c.RateTenant.On())
+	require.Equal(t, limits.Rate{PerSecond: 2.5, Burst: 5}, c.RateUser)
+	require.Equal(t, 25*time.Second, c.HTTPReadTimeout, "follows REQUEST_TIMEOUT")
+	require.Equal(t, 250*time.Millisecond, c.HTTPIdleTimeout)
+	c, err = Load(env("RATE_LIMIT_USER_BURST", "7"))
+	require.NoError(t, err)
+	require.Equal(t, limits.Rate{PerSecond: 50, Burst: 7}, c.RateUser)
 }
 
 func TestParsing(t *testing.T) {
@@ -53,6 +82,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"CF_ACCESS_SKEW": "2m", "MAX_BODY_BYTES": "10", "DB_MAX_CONNS": "-1", "LOG_LEVEL": "loud",
 		"LOG_FORMAT": "xml", "TRUSTED_PROXY_CIDRS": "10.0.0.0/33", "BASE_DOMAIN": "localhost",
 		"CF_ACCESS_SERVICE_TOKENS": "x=not-an-email", "MIGRATE_LOCK_TIMEOUT": "0s",
+		"DB_ACQUIRE_TIMEOUT": "soon", "DB_LOCK_TIMEOUT": "0s", "DB_TENANT_SHARE": "0", "DB_USER_SHARE": "half",
+		"RATE_LIMIT_USER": "-3", "RATE_LIMIT_TENANT": "fast", "RATE_LIMIT_USER_BURST": "0", "HTTP_IDLE_TIMEOUT": "1ms",
 	} {
 		_, err := Load(env(name, val))
 		require.ErrorContains(t, err, name, val)

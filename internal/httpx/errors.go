@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pgtenant/pgtenant/internal/auth"
+	"github.com/pgtenant/pgtenant/internal/limits"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
 )
 
@@ -56,7 +59,13 @@ var statuses = map[tenancy.Code]int{
 	tenancy.CodeInternal:           http.StatusInternalServerError,
 	tenancy.CodeUnavailable:        http.StatusServiceUnavailable,
 	tenancy.CodeSchemaDrift:        http.StatusServiceUnavailable,
+	tenancy.CodeRateLimited:        http.StatusTooManyRequests,
+	tenancy.CodeConcurrencyLimited: http.StatusTooManyRequests,
 }
+
+// DefaultRetryAfter is the Retry-After of a 429 or 503 whose cause does
+// not say (a limits.Refusal does).
+const DefaultRetryAfter = time.Second
 
 // Codes lists every code that has a status, sorted.
 func Codes() []tenancy.Code {
@@ -84,6 +93,12 @@ func Status(code tenancy.Code) int {
 func Failure(err error) *tenancy.Error {
 	var te *tenancy.Error
 	if errors.As(err, &te) {
+		if _, ok := statuses[te.Code]; !ok {
+			// A code without a status (empty, misspelt, new and not
+			// mapped) is a bug: the client gets a documented code, not
+			// a problem without one (FuzzFailure found the empty code).
+			return &tenancy.Error{Code: tenancy.CodeInternal, Message: "internal error", Err: err}
+		}
 		return te
 	}
 	var he *echo.HTTPError
@@ -175,6 +190,11 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		LogFailure(log, c, status, e)
 		if status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", WWWAuthenticate)
+		}
+		// Every 429 and 503 says when to come back: a client that retries
+		// at once only deepens an outage or a rate limit.
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(limits.RetryAfterSeconds(err, DefaultRetryAfter)))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		c.Response().WriteHeader(status)

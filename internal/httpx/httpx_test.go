@@ -47,6 +47,8 @@ func TestFailureMapping(t *testing.T) {
 		{fmt.Errorf("%w: %w", txscope.ErrConflict, secret), tenancy.CodeConflict, 409},
 		{txscope.ErrTenantNotFound, tenancy.CodeNotFound, 404},
 		{txscope.ErrUnknownUser, tenancy.CodeUnknownUser, 403},
+		{txscope.ErrRateLimited, tenancy.CodeRateLimited, 429},
+		{txscope.ErrBusy, tenancy.CodeConcurrencyLimited, 429},
 		{fmt.Errorf("%w: boom", auth.ErrUnauthenticated), httpx.CodeUnauthenticated, 401},
 		{auth.ErrNotReady, tenancy.CodeUnavailable, 503},
 		{context.DeadlineExceeded, tenancy.CodeUnavailable, 503},
@@ -76,6 +78,7 @@ func TestStatuses(t *testing.T) {
 		tenancy.CodeNotFound: 404, httpx.CodeMethod: 405, tenancy.CodeConflict: 409, httpx.CodeTooLarge: 413,
 		httpx.CodeMediaType: 415, tenancy.CodeValidation: 422,
 		tenancy.CodeInternal: 500, "no_such_code": 500, tenancy.CodeUnavailable: 503,
+		tenancy.CodeRateLimited: 429, tenancy.CodeConcurrencyLimited: 429,
 	} {
 		require.Equal(t, status, httpx.Status(code), code)
 	}

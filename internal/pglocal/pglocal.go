@@ -90,21 +90,55 @@ func isExec(p string) bool {
 // When the process runs as root, the cluster is run as the `postgres` user
 // (or PGLOCAL_USER), and dataDir's parents must be reachable by that user.
 func New(binDir, dataDir string) (*Cluster, error) {
-	c := &Cluster{BinDir: binDir, DataDir: dataDir}
-	if os.Geteuid() == 0 {
-		name := os.Getenv("PGLOCAL_USER")
-		if name == "" {
-			name = "postgres"
-		}
-		u, err := user.Lookup(name)
-		if err != nil {
-			return nil, fmt.Errorf("pglocal: running as root and no %q user to run postgres as (initdb refuses root): %w", name, err)
-		}
-		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	cred, err := serverCredential()
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{BinDir: binDir, DataDir: dataDir, cred: cred}, nil
+}
+
+// NewTemp describes a cluster in a new temporary directory (data in its
+// "data" subdirectory) that the user the server runs as can reach, from
+// the binaries FindBinDir finds. The caller removes the directory,
+// filepath.Dir(c.DataDir), when done.
+func NewTemp(prefix string) (*Cluster, error) {
+	bin, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach the data dir
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c, err := New(bin, filepath.Join(dir, "data"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	return c, nil
+}
+
+// serverCredential is the user to run server processes as: nil when the
+// process is not root, else the postgres user (or PGLOCAL_USER).
+func serverCredential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	name := os.Getenv("PGLOCAL_USER")
+	if name == "" {
+		name = "postgres"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("pglocal: running as root and no %q user to run postgres as (initdb refuses root): %w", name, err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
 }
 
 // Exists reports whether DataDir already holds a cluster.

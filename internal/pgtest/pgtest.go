@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,9 @@ type serverInfo struct {
 	port    int
 	version int
 	stop    func()
+	// bouncer is the runtime role's URL through pgbouncer (any database
+	// name; replaced per use), "" without PGTEST_PGBOUNCER=1.
+	bouncer string
 }
 
 // Main starts the server, runs the tests and stops the server. It returns
@@ -76,6 +80,15 @@ func Main(m *testing.M) int {
 			return 1
 		}
 		skipReason = "no PostgreSQL (" + err.Error() + ")"
+	}
+	if server != nil && os.Getenv(PgbouncerEnv) == "1" {
+		stop, err := startPgbouncer(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %s=1: %v\n", PgbouncerEnv, err)
+			server.stop()
+			return 1
+		}
+		defer stop()
 	}
 	code := m.Run()
 	if server != nil {
@@ -127,22 +140,11 @@ func fromURL(ctx context.Context, raw string) (*serverInfo, error) {
 }
 
 func startLocal(ctx context.Context) (*serverInfo, error) {
-	bin, err := pglocal.FindBinDir()
+	c, err := pglocal.NewTemp("pgtest-")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pgtest-")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil { // the postgres user must reach the data dir
-		return nil, err
-	}
-	c, err := pglocal.New(bin, dir+"/data")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	dir := filepath.Dir(c.DataDir)
 	// Durability is irrelevant for a throwaway cluster; speed is not.
 	c.Settings = map[string]string{
 		"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
@@ -237,6 +239,7 @@ type DB struct {
 	// OwnerURL connects as the schema owner (migrations).
 	OwnerURL string
 	// RuntimeURL connects as the runtime role: what the server's DATABASE_URL is.
+	// With PGTEST_PGBOUNCER=1 it goes through pgbouncer in transaction mode.
 	RuntimeURL string
 	// AdminURL connects as the BYPASSRLS admin role (ADMIN_DATABASE_URL).
 	AdminURL string
@@ -307,10 +310,14 @@ func newDatabase(t testing.TB, name, tpl string) *DB {
 	if _, err := conn.Exec(ctx, "REVOKE TEMPORARY ON DATABASE "+name+" FROM PUBLIC"); err != nil {
 		t.Fatalf("pgtest: revoke temp: %v", err)
 	}
+	runtimeURL := withDB(server.super, name, RuntimeRole, password)
+	if server.bouncer != "" {
+		runtimeURL = withDB(server.bouncer, name, RuntimeRole, password)
+	}
 	return &DB{
 		Name:       name,
 		OwnerURL:   withDB(server.super, name, OwnerRole, password),
-		RuntimeURL: withDB(server.super, name, RuntimeRole, password),
+		RuntimeURL: runtimeURL,
 		AdminURL:   withDB(server.super, name, AdminRole, password),
 		SuperURL:   withDB(server.super, name, "", ""),
 	}

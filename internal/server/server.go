@@ -45,6 +45,10 @@ type Config struct {
 	// Observe, when set, wraps every request for metrics and traces
 	// (httpx.Config.Observe).
 	Observe echo.MiddlewareFunc
+	// Database, when set, reports whether the database is reachable
+	// (txscope's Scope.Reachable): /readyz answers 503 while it returns an
+	// error. It runs no query.
+	Database func() error
 }
 
 // Server is the HTTP server's handler.
@@ -52,6 +56,7 @@ type Server struct {
 	e     *echo.Echo
 	auth  auth.Authenticator
 	ready *readiness.Monitor
+	db    func() error
 }
 
 // New builds the server.
@@ -63,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	e := httpx.New(httpx.Config{Logger: cfg.Logger, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, Observe: cfg.Observe})
-	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness}
+	s := &Server{e: e, auth: cfg.Auth, ready: cfg.Readiness, db: cfg.Database}
 	if cfg.Auth.Mode() == auth.ModeDev {
 		// Every path, the unauthenticated ones too: a DNS-rebinding page
 		// must not even learn the server is there.
@@ -154,7 +159,15 @@ func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		if err := s.ready.Err(); errors.Is(err, readiness.ErrDraining) {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: shutting down", Err: err}
-		} else if readiness.IsMismatch(err) {
+		}
+	}
+	if s.db != nil {
+		if err := s.db(); err != nil {
+			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database unreachable", Err: err}
+		}
+	}
+	if s.ready != nil {
+		if err := s.ready.Err(); readiness.IsMismatch(err) {
 			return brief(&tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err})
 		} else if err != nil {
 			return &tenancy.Error{Code: tenancy.CodeUnavailable, Message: "not ready: database check failed", Err: err}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/pgtenant/pgtenant/internal/auth"
 	"github.com/pgtenant/pgtenant/internal/buildinfo"
+	"github.com/pgtenant/pgtenant/internal/limits"
 	"github.com/pgtenant/pgtenant/internal/readiness"
 	"github.com/pgtenant/pgtenant/internal/reqctx"
 	"github.com/pgtenant/pgtenant/internal/tenancy"
@@ -54,6 +55,7 @@ type Metrics struct {
 	authFails   *prometheus.CounterVec
 	scopes      *prometheus.CounterVec
 	auditWrites *prometheus.CounterVec
+	refusals    *prometheus.CounterVec
 }
 
 // NewMetrics builds the registry: the Go runtime and process collectors,
@@ -76,12 +78,19 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 		}, []string{"class"}),
 		scopes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pgtenant_scopes_total",
-			Help: "Database scopes run, by kind (read, write, admin) and outcome (entered, or why the context was refused: unknown_user, tenant_not_found, forbidden, unavailable, failed).",
+			Help: "Database scopes run, by kind (read, write, admin) and outcome (entered, or why the context was refused: unknown_user, tenant_not_found, forbidden, unavailable, limited, failed).",
 		}, []string{"kind", "outcome"}),
 		auditWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pgtenant_audit_writes_total",
 			Help: "Audit rows written (committed with their admin action), by action.",
 		}, []string{"action"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pgtenant_refusals_total",
+			Help: "Requests turned away with 429 or 503 by admission control or a database fault, by reason (rate_tenant, rate_user, share_tenant, share_user, pool_timeout, db_unreachable, connection_lost, statement_timeout, lock_timeout).",
+		}, []string{"reason"}),
+	}
+	for _, r := range limits.Reasons {
+		m.refusals.WithLabelValues(string(r)) // every reason shows, at 0 until it happens
 	}
 	bi := buildinfo.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -93,7 +102,7 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build, m.requests, m.inFlight, m.authFails, m.scopes, m.auditWrites,
+		build, m.requests, m.inFlight, m.authFails, m.scopes, m.auditWrites, m.refusals,
 	)
 	if cfg.TenantLabel {
 		m.byTenant = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -131,6 +140,9 @@ func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		m.requests.WithLabelValues(routeOf(c), methodOf(c.Request().Method), strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 		if errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrNotReady) {
 			m.authFails.WithLabelValues(auth.FailureClass(err)).Inc()
+		}
+		if r, ok := limits.RefusalOf(err); ok {
+			m.refusals.WithLabelValues(string(r.Reason)).Inc()
 		}
 		if m.byTenant != nil {
 			if _, tenant := reqctx.From(c.Request().Context()).IDs(); tenant != uuid.Nil {

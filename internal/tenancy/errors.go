@@ -63,6 +63,12 @@ const (
 	// tenant and admin work until an operator repairs it (`server migrate
 	// up`), rather than serve under policies it did not ship.
 	CodeSchemaDrift Code = "schema_drift"
+	// CodeRateLimited: the caller or its tenant sends requests faster than
+	// the server's per-user or per-tenant rate; retry after Retry-After.
+	CodeRateLimited Code = "rate_limited"
+	// CodeConcurrencyLimited: the caller or its tenant already has as many
+	// requests in flight as its share of the database pool allows.
+	CodeConcurrencyLimited Code = "concurrency_limited"
 	// CodeInternal: anything else; details only in the server log.
 	CodeInternal Code = "internal"
 )
@@ -136,6 +142,10 @@ func AsError(err error) *Error {
 		return reasonRequired(err)
 	case errors.As(err, &sce):
 		return &Error{Code: CodeSchemaDrift, Message: "the database is not what this server expects, so it serves no tenant or admin request until an operator repairs it: " + sce.Detail(), Err: err}
+	case errors.Is(err, txscope.ErrRateLimited):
+		return &Error{Code: CodeRateLimited, Message: "too many requests; retry after the time in Retry-After", Err: err}
+	case errors.Is(err, txscope.ErrBusy):
+		return &Error{Code: CodeConcurrencyLimited, Message: "too many of these requests are in flight; retry after the time in Retry-After", Err: err}
 	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoAdmin), errors.Is(err, context.DeadlineExceeded),
 		// The key was rotated under the scope (it re-reads keys on its next
 		// use), or the pooled connection was tainted (and destroyed): the

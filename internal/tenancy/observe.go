@@ -35,6 +35,9 @@ const (
 	OutcomeTenantNotFound Outcome = "tenant_not_found"
 	OutcomeForbidden      Outcome = "forbidden"
 	OutcomeUnavailable    Outcome = "unavailable"
+	// OutcomeLimited: a rate limit or a pool share turned the scope away
+	// before it reached the database.
+	OutcomeLimited Outcome = "limited"
 	// OutcomeFailed: anything else (an admin action rolled back, say).
 	OutcomeFailed Outcome = "failed"
 )
@@ -82,6 +85,8 @@ func outcomeOf(err error) Outcome {
 		return OutcomeTenantNotFound
 	case errors.Is(err, txscope.ErrForbidden):
 		return OutcomeForbidden
+	case errors.Is(err, txscope.ErrRateLimited), errors.Is(err, txscope.ErrBusy):
+		return OutcomeLimited
 	case errors.Is(err, txscope.ErrUnavailable), errors.Is(err, txscope.ErrNoRuntime), errors.Is(err, txscope.ErrNoAdmin),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return OutcomeUnavailable

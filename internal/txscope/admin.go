@@ -91,14 +91,21 @@ func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, f
 	if s.admin == nil {
 		return AuditEntry{}, ErrNoAdmin
 	}
-	c, err := acquire(ctx, s.admin)
+	actx, cancel := context.WithTimeout(ctx, s.adm.timeout)
+	c, err := s.acquireBounded(ctx, actx, s.admin)
+	cancel()
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	defer func() { s.release(c, err) }()
+	defer func() { s.release(c, err, false) }()
 	conn := c.Conn()
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED"); err != nil {
-		return AuditEntry{}, mapError(err)
+	st, lock, idle := s.adm.timeouts(ctx)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(timeoutsSQL, st, lock, idle)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		s.rollback(ctx, conn)
+		return AuditEntry{}, s.failed(ctx, conn, err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -109,7 +116,7 @@ func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, f
 	tx := &AdminTx{Q: dbgen.New(conn), conn: conn}
 	if err := fn(tx); err != nil {
 		s.rollback(ctx, conn)
-		return AuditEntry{}, mapError(err)
+		return AuditEntry{}, s.failed(ctx, conn, err)
 	}
 	detail := []byte("{}")
 	if tx.detail != nil {
@@ -142,7 +149,7 @@ func (s *Scope) Admin(ctx context.Context, actor Actor, action, reason string, f
 		return AuditEntry{}, fmt.Errorf("txscope: audit insert (the action was rolled back): %w", mapError(err))
 	}
 	if err := commit(ctx, conn); err != nil {
-		return AuditEntry{}, mapError(err)
+		return AuditEntry{}, s.failed(ctx, conn, err)
 	}
 	return AuditEntry{ID: row.ID, At: row.At}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgtenant/pgtenant/internal/limits"
 )
 
 // Every error a scope returns of its own, in one place. Driver errors are
@@ -33,8 +35,18 @@ var (
 	ErrConflict = errors.New("txscope: conflict")
 	// ErrInvalid: a check constraint, NOT NULL or a malformed value refused it.
 	ErrInvalid = errors.New("txscope: invalid value")
-	// ErrUnavailable: the database could not be reached or timed out.
+	// ErrUnavailable: the database could not be reached or timed out, no
+	// pool connection came free within the acquire bound, or the
+	// connection broke under a statement. A limits.Refusal in the chain
+	// says which, and when to retry.
 	ErrUnavailable = errors.New("txscope: database unavailable")
+	// ErrRateLimited: the user or the tenant started scopes faster than
+	// its rate (Config.UserRate, TenantRate); nothing touched the
+	// database. A limits.Refusal in the chain says which and when to retry.
+	ErrRateLimited = errors.New("txscope: request rate limit reached")
+	// ErrBusy: the user or the tenant held its share of the pool
+	// (Config.UserShare, TenantShare) for the whole acquire bound.
+	ErrBusy = errors.New("txscope: too many requests of this tenant or user in flight")
 
 	// ErrReasonRequired: an admin call without a usable reason. Returned
 	// before anything touches the database.
@@ -64,7 +76,7 @@ const (
 // known lists the errors mapError passes through unchanged.
 var known = []error{
 	ErrUnknownUser, ErrTenantNotFound, ErrForbidden, ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable,
-	ErrReasonRequired, ErrNoAdmin, ErrNoRuntime, ErrContextKey, ErrTaintedSession,
+	ErrRateLimited, ErrBusy, ErrReasonRequired, ErrNoAdmin, ErrNoRuntime, ErrContextKey, ErrTaintedSession,
 }
 
 // mapError is the one place that turns driver errors into domain errors.
@@ -91,9 +103,13 @@ func mapError(err error) error {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		case code == pgerrcode.InsufficientPrivilege, code == pgerrcode.ReadOnlySQLTransaction: // RLS/privilege, read-only transaction
 			return fmt.Errorf("%w: %w", ErrForbidden, err)
-		case code == pgerrcode.QueryCanceled, pgerrcode.IsConnectionException(code),
-			code == pgerrcode.TooManyConnections, code == pgerrcode.AdminShutdown:
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case code == pgerrcode.QueryCanceled:
+			return &limits.Refusal{Reason: limits.StatementTimeout, RetryAfter: retryBusy, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		case code == pgerrcode.LockNotAvailable:
+			return &limits.Refusal{Reason: limits.LockTimeout, RetryAfter: retryBusy, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		case pgerrcode.IsConnectionException(code), code == pgerrcode.TooManyConnections, code == pgerrcode.AdminShutdown,
+			code == pgerrcode.CrashShutdown, code == pgerrcode.CannotConnectNow:
+			return &limits.Refusal{Reason: limits.ConnectionLost, RetryAfter: retryBusy, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 		case code == sqlstateBadProof:
 			return fmt.Errorf("%w: %w", ErrContextKey, err)
 		case code == sqlstateTainted:
@@ -101,7 +117,9 @@ func mapError(err error) error {
 		}
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
+	// The request's own end: a deadline, or a client that went away (a
+	// cancelled request is nobody's internal error).
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var connErr *pgconn.ConnectError

@@ -106,6 +106,7 @@ func TestPlantedSettingsAreReset(t *testing.T) {
 // destroyed, and the next request works.
 func TestPlantedSearchPathBeforePrepare(t *testing.T) {
 	t.Parallel()
+	pgtest.SkipThroughPgbouncer(t, "pgx prepares nothing in exec mode, and each planted setting is discarded with its transaction (TestPlantedStateThroughPgbouncer)")
 	s, _ := openInternal(t)
 	pid := plant(t, s, "SET search_path = pg_catalog")
 	_, err := readProjects(s)
@@ -121,6 +122,7 @@ func TestPlantedSearchPathBeforePrepare(t *testing.T) {
 // time out (and then the connection is destroyed); the one after works.
 func TestPlantedTimeout(t *testing.T) {
 	t.Parallel()
+	pgtest.SkipThroughPgbouncer(t, "the planted timeouts are discarded with their transaction (TestPlantedStateThroughPgbouncer)")
 	s, _ := openInternal(t)
 	pid := plant(t, s, "SET statement_timeout = 1", "SET lock_timeout = 1")
 	if _, err := readProjects(s); err != nil {
@@ -138,6 +140,7 @@ func TestPlantedTimeout(t *testing.T) {
 // request of each case.
 func TestPlantedStateIsRefused(t *testing.T) {
 	t.Parallel()
+	pgtest.SkipThroughPgbouncer(t, "planted state is discarded with its transaction (TestPlantedStateThroughPgbouncer); destroying the client connection would not close the server one")
 	for name, sql := range map[string][]string{
 		// RESET ALL does not reset the role (RESET ROLE does), and a
 		// SECURITY DEFINER function may not: app.enter refuses (PT002).
@@ -189,6 +192,7 @@ func TestPlantedStateIsRefused(t *testing.T) {
 // connection.
 func TestTempShadowing(t *testing.T) {
 	t.Parallel()
+	pgtest.SkipThroughPgbouncer(t, "a temporary table is discarded with the transaction that made it (TestPlantedStateThroughPgbouncer)")
 	s, db := openInternal(t)
 	ctx := context.Background()
 	c, err := s.pool.Acquire(ctx)

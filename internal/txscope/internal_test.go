@@ -72,7 +72,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid1))
 	_, err = c.Exec(ctx, "BEGIN")
 	require.NoError(t, err)
-	s.release(c, nil)
+	s.release(c, nil, false)
 
 	c, err = s.pool.Acquire(ctx)
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func TestNonIdleConnectionIsDestroyed(t *testing.T) {
 	require.Equal(t, byte('I'), c.Conn().PgConn().TxStatus())
 
 	// Positive control: an idle connection is reused.
-	s.release(c, nil)
+	s.release(c, nil, false)
 	c2, err := s.pool.Acquire(ctx)
 	require.NoError(t, err)
 	var pid3 uint32

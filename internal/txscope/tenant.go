@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtenant/pgtenant/internal/dbgen"
+	"github.com/pgtenant/pgtenant/internal/limits"
 )
 
 // enterSQL establishes the context. Its arguments are bind parameters: the
@@ -34,9 +35,10 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 
 // Read runs fn with a querier whose every statement runs in its own READ
 // ONLY transaction carrying who's context, sent in one round trip with it:
-// each statement is pipelined behind app.enter, so a one-query read costs
-// one round trip, like the bare query, and every statement is checked
-// against the membership and tenant status of that moment.
+// each statement is pipelined behind app.enter and the timeouts
+// (timeoutsSQL), so a one-query read costs one round trip, like the bare
+// query, and every statement is checked against the membership and tenant
+// status of that moment.
 //
 // At READ COMMITTED, which pgtenant uses, a multi-statement transaction
 // gives each statement a fresh snapshot anyway, so reads see the same data
@@ -46,21 +48,23 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 // Read returns ErrUnknownUser or ErrTenantNotFound (from the first
 // statement, whose rows fn never sees) when who may not read.
 func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
-	c, err := acquire(ctx, s.pool)
+	c, done, err := s.acquireFor(ctx, who)
 	if err != nil {
 		return err
 	}
-	defer func() { s.release(c, err) }()
+	defer done()
 	rc := &readConn{conn: c.Conn(), who: who, s: s}
+	defer func() { s.release(c, err, rc.enterFailed) }()
 	err = fn(&Tx{Q: dbgen.New(rc), s: rc})
 	if rc.err != nil {
 		return rc.err // the scope's own verdict wins over what fn made of it
 	}
-	return mapError(err)
+	return s.failed(ctx, rc.conn, err)
 }
 
-// Write runs fn in one read-write transaction as who. BEGIN and app.enter go
-// out in one round trip; the callback's statements follow; COMMIT when fn
+// Write runs fn in one read-write transaction as who. BEGIN, app.enter and
+// the transaction's timeouts (timeoutsSQL) go out in one round trip; the
+// callback's statements follow; COMMIT when fn
 // returns nil, ROLLBACK (with a context that outlives ctx's cancellation)
 // when it returns an error or panics.
 //
@@ -68,25 +72,33 @@ func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err erro
 // the user's role may not write, and ErrTenantNotFound when who names a
 // tenant the user may not act in. The database enforces both again.
 func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
-	c, err := acquire(ctx, s.pool)
+	c, done, err := s.acquireFor(ctx, who)
 	if err != nil {
 		return err
 	}
-	defer func() { s.release(c, err) }()
+	defer done()
+	entering := true
+	defer func() { s.release(c, err, entering) }()
 	conn := c.Conn()
 	proof, err := s.proof(ctx, who, false)
 	if err != nil {
 		return err
 	}
 
+	st, lock, idle := s.adm.timeouts(ctx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(enterSQL, who.Email, who.Tenant, false, proof)
+	b.Queue(timeoutsSQL, st, lock, idle)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var sess Session
 	if err == nil {
 		sess, err = scanSession(br.QueryRow(), who)
+	}
+	if err == nil {
+		s.adm.aliases.learn(sess)
+		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -96,10 +108,11 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	}
 	if err != nil {
 		s.rollback(ctx, conn)
-		err = mapError(err)
+		err = s.failed(ctx, conn, err)
 		s.forgetKey(err)
 		return err
 	}
+	entering = false
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -109,9 +122,30 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	}()
 	if err := fn(&Tx{Q: dbgen.New(conn), s: fixedSession(sess)}); err != nil {
 		s.rollback(ctx, conn)
-		return mapError(err)
+		return s.failed(ctx, conn, err)
 	}
-	return mapError(commit(ctx, conn))
+	return s.failed(ctx, conn, commit(ctx, conn))
+}
+
+// failed maps the error of a scope's statement (mapError), and reports a
+// connection that broke under it (a killed backend, a server shutting
+// down) as ErrUnavailable: whatever the driver made of the broken
+// socket, it is not the request's fault and not an internal error. The
+// request's own end (a cancelled or expired context) is reported as such.
+// A Write whose connection broke during COMMIT may or may not have
+// committed: the client sees 503 and must not count the write as done.
+func (s *Scope) failed(ctx context.Context, conn *pgx.Conn, err error) error {
+	if err == nil {
+		return nil
+	}
+	m := mapError(err)
+	if errors.Is(m, ErrUnavailable) || !conn.PgConn().IsClosed() {
+		return m
+	}
+	if ctx.Err() != nil {
+		return mapError(ctx.Err())
+	}
+	return &limits.Refusal{Reason: limits.ConnectionLost, RetryAfter: retryBusy, Err: fmt.Errorf("%w: connection lost: %w", ErrUnavailable, err)}
 }
 
 // commit sends COMMIT and reports a transaction that had already failed
@@ -182,6 +216,9 @@ type readConn struct {
 	entered bool
 	sess    Session
 	err     error // sticky: once the context was refused, nothing runs
+	// enterFailed: the context statement itself failed (release destroys
+	// a connection whose context statement timed out).
+	enterFailed bool
 }
 
 var _ dbgen.DBTX = (*readConn)(nil)
@@ -204,16 +241,23 @@ func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchRes
 		r.err = err
 		return nil
 	}
+	st, lock, idle := r.s.adm.timeouts(ctx)
 	b := &pgx.Batch{}
 	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true, proof)
+	b.Queue(timeoutsSQL, st, lock, idle)
 	if stmt != nil {
 		b.Queue(stmt.SQL, stmt.Arguments...)
 	}
 	br := r.conn.SendBatch(ctx, b)
 	sess, err := scanSession(br.QueryRow(), r.who)
+	if err == nil {
+		r.s.adm.aliases.learn(sess)
+		_, err = br.Exec() // the timeouts
+	}
 	if err != nil {
-		r.err = mapError(err)
+		r.err = r.s.failed(ctx, r.conn, err)
 		r.s.forgetKey(r.err)
+		r.enterFailed = true
 		return br
 	}
 	r.sess, r.entered = sess, true

@@ -18,6 +18,12 @@
 //
 // The Admin scope runs on a separate BYPASSRLS pool, demands a reason, and
 // writes an audit row in the same transaction as the work.
+//
+// Every scope is bounded (admission.go): tenant scopes pass the user's and
+// the tenant's request rate and share of the pool before they get a
+// connection, the wait for one is bounded, and every transaction runs with
+// a statement_timeout and lock_timeout no longer than what its context has
+// left. A database that cannot be reached is reported at once (health.go).
 package txscope
 
 import (
@@ -34,6 +40,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgtenant/pgtenant/internal/limits"
 )
 
 // Role is a user's role in the tenant of a scope, as the database resolved it.
@@ -97,14 +105,34 @@ type Config struct {
 	// pool (default DefaultKeyRefresh). Read and Write sign app.enter with
 	// it, so they need AdminDatabaseURL too.
 	KeyRefresh time.Duration
+
+	// AcquireTimeout bounds how long a scope waits to start: for its
+	// user's and tenant's shares and for a pool connection (default
+	// DefaultAcquireTimeout). Past it the scope fails with ErrBusy (a
+	// share) or ErrUnavailable (the pool), carrying a limits.Refusal.
+	AcquireTimeout time.Duration
+	// StatementTimeout and LockTimeout cap the statement_timeout and
+	// lock_timeout every transaction runs with (defaults
+	// DefaultStatementTimeout, DefaultLockTimeout); below the caps both
+	// are what the scope's context has left.
+	StatementTimeout, LockTimeout time.Duration
+	// TenantShare and UserShare bound how many runtime connections one
+	// tenant and one user hold at once. Zero: half the pool (at least
+	// one); negative: no bound.
+	TenantShare, UserShare int
+	// TenantRate and UserRate limit how fast one tenant and one user start
+	// tenant scopes; the zero Rate does not limit.
+	TenantRate, UserRate limits.Rate
 }
 
 // Scope owns the pools. Create one per process with Open.
 type Scope struct {
-	pool  *pgxpool.Pool
-	admin *pgxpool.Pool
-	log   *slog.Logger
-	keys  keyring
+	pool   *pgxpool.Pool
+	admin  *pgxpool.Pool
+	log    *slog.Logger
+	keys   keyring
+	adm    admission
+	health health
 }
 
 // Open connects the pools (lazily: Open does not fail on an unreachable
@@ -128,6 +156,11 @@ func Open(ctx context.Context, cfg Config) (*Scope, error) {
 		}
 		s.pool = pool
 	}
+	poolSize := int32(defaultMaxConns)
+	if s.pool != nil {
+		poolSize = s.pool.Config().MaxConns
+	}
+	s.adm = newAdmission(cfg, poolSize)
 	if cfg.AdminDatabaseURL != "" {
 		admin, err := newPool(ctx, cfg.AdminDatabaseURL, cfg)
 		if err != nil {
@@ -149,6 +182,12 @@ func newPool(ctx context.Context, connString string, cfg Config) (*pgxpool.Pool,
 		pc.MaxConns = cfg.MaxConns
 	case !setsPoolMaxConns(connString):
 		pc.MaxConns = defaultMaxConns
+	}
+	// A server that does not answer (a host down, packets dropped) must not
+	// hold a request for the kernel's TCP timeout; the URL's
+	// connect_timeout wins when it has one.
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	pc.ConnConfig.Tracer = cfg.Tracer
 	if pc.ConnConfig.RuntimeParams == nil {
@@ -199,26 +238,18 @@ func (s *Scope) Ping(ctx context.Context) error {
 // rollbackTimeout bounds the rollback of a scope whose context has ended.
 const rollbackTimeout = 5 * time.Second
 
-// acquire takes a connection from p.
-func acquire(ctx context.Context, p *pgxpool.Pool) (*pgxpool.Conn, error) {
-	if p == nil {
-		return nil, ErrNoRuntime
-	}
-	c, err := p.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("txscope: acquire: %w", err)
-	}
-	return c, nil
-}
-
 // release returns c to its pool. A connection inside a transaction, in a
 // failed transaction, mid-query or closed is destroyed instead, never
 // reused, so no later scope can inherit its state: pgxpool's own Release
 // does that check (pgx v5.12 pgxpool/conn.go: IsClosed, IsBusy, TxStatus
 // != 'I' -> Destroy), and TestNonIdleConnectionIsDestroyed holds it to it.
-// A connection app.enter found tainted is destroyed here as well.
-func (s *Scope) release(c *pgxpool.Conn, err error) {
-	if errors.Is(err, ErrTaintedSession) || unresolvedName(err) {
+// A connection app.enter found tainted is destroyed here as well, and so is
+// one whose context statement (entering) timed out.
+func (s *Scope) release(c *pgxpool.Conn, err error, entering bool) {
+	if err == nil {
+		s.markUp()
+	}
+	if errors.Is(err, ErrTaintedSession) || unresolvedName(err) || (entering && timedOut(err)) {
 		s.log.Warn("txscope: destroying a connection that carried state planted outside pgtenant", "err", err)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = c.Hijack().Close(ctx)
@@ -233,12 +264,8 @@ func (s *Scope) release(c *pgxpool.Conn, err error) {
 // a healthy connection this does not happen; it does when something planted
 // a session search_path before pgx prepared a statement (pgx sends Parse
 // before app.enter's RESET ALL runs), or replaced a statement pgx had
-// prepared (app.enter drops it, and pgx's Bind then finds none). Likewise
-// a statement cancelled by a timeout: a statement_timeout or lock_timeout
-// planted at session level is armed when app.enter's statement starts, so
-// the reset inside comes too late for that one statement and is rolled
-// back with it. The connection is destroyed so the next request gets a
-// clean one.
+// prepared (app.enter drops it, and pgx's Bind then finds none). The
+// connection is destroyed so the next request gets a clean one.
 func unresolvedName(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
@@ -246,11 +273,21 @@ func unresolvedName(err error) bool {
 	}
 	switch pgErr.Code {
 	case pgerrcode.UndefinedTable, pgerrcode.UndefinedFunction, pgerrcode.UndefinedObject, pgerrcode.InvalidSchemaName,
-		pgerrcode.InvalidSQLStatementName,                   // app.enter dropped a statement planted under a name pgx had cached
-		pgerrcode.QueryCanceled, pgerrcode.LockNotAvailable: // a planted statement_timeout or lock_timeout fires before app.enter's RESET ALL
+		pgerrcode.InvalidSQLStatementName: // app.enter dropped a statement planted under a name pgx had cached
 		return true
 	}
 	return false
+}
+
+// timedOut reports a statement cancelled by a timeout. While the context
+// statement runs, that is a statement_timeout or lock_timeout planted at
+// session level: it is armed when app.enter's statement starts, so the
+// reset inside comes too late for that one statement, and the connection
+// is destroyed. After app.enter, the scope's own timeouts (timeoutsSQL)
+// are in force, and a statement they cancel leaves a healthy connection.
+func timedOut(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.QueryCanceled || pgErr.Code == pgerrcode.LockNotAvailable)
 }
 
 // NormalizeEmail is the one normalization of identities to user rows:

@@ -90,6 +90,9 @@ type AppConfig struct {
 	Tracer   pgx.QueryTracer
 	// Mount registers the transport's routes. Required.
 	Mount func(e *echo.Echo, svc *tenancy.Service, a auth.Authenticator, log *slog.Logger) error
+	// ScopeOptions adjust the scope's configuration (pool size, bounds,
+	// shares, rates) after the kit's own settings.
+	ScopeOptions []func(*txscope.Config)
 }
 
 // NewApp builds an App in a fresh World.
@@ -102,7 +105,9 @@ func NewApp(t testing.TB, cfg AppConfig) *App {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &App{World: pgtest.NewWorld(t), Queries: &pgtest.RoundTrips{}}
-	a.Scope = Scope(t, a.DB, func(c *txscope.Config) { c.Tracer = telemetry.ComposeTracers(a.Queries, cfg.Tracer) })
+	a.Scope = Scope(t, a.DB, append([]func(*txscope.Config){func(c *txscope.Config) {
+		c.Tracer = telemetry.ComposeTracers(a.Queries, cfg.Tracer)
+	}}, cfg.ScopeOptions...)...)
 	a.Service = Service(t, a.Scope, func(c *tenancy.Config) {
 		c.Logger, c.SkipRoleCheck, c.Observer = cfg.Logger, cfg.SkipRoleCheck, cfg.Observer
 	})

@@ -102,42 +102,39 @@ func TestPlantedSettingsAreReset(t *testing.T) {
 
 // TestPlantedSearchPathBeforePrepare: pgx parses a statement it has not
 // prepared on this connection before the batch (and app.enter's reset)
-// runs, so a planted search_path fails that one request; the connection is
-// destroyed, and the next request works.
+// runs, so a planted search_path fails that attempt; the connection is
+// destroyed and the scope runs again on a clean one: the request works.
 func TestPlantedSearchPathBeforePrepare(t *testing.T) {
 	t.Parallel()
 	pgtest.SkipThroughPgbouncer(t, "pgx prepares nothing in exec mode, and each planted setting is discarded with its transaction (TestPlantedStateThroughPgbouncer)")
 	s, _ := openInternal(t)
 	pid := plant(t, s, "SET search_path = pg_catalog")
-	_, err := readProjects(s)
-	require.Error(t, err)
-	require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
 	names, err := readProjects(s)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Apollo"}, names)
+	require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
 }
 
 // TestPlantedTimeout: a planted statement_timeout of 1 ms is armed when
-// app.enter's statement starts, before its RESET ALL runs: that request may
-// time out (and then the connection is destroyed); the one after works.
+// app.enter's statement starts, before its RESET ALL runs: that attempt may
+// time out, and then the connection is destroyed and the scope runs again
+// on a clean one. The request works either way.
 func TestPlantedTimeout(t *testing.T) {
 	t.Parallel()
 	pgtest.SkipThroughPgbouncer(t, "the planted timeouts are discarded with their transaction (TestPlantedStateThroughPgbouncer)")
 	s, _ := openInternal(t)
-	pid := plant(t, s, "SET statement_timeout = 1", "SET lock_timeout = 1")
-	if _, err := readProjects(s); err != nil {
-		require.ErrorIs(t, err, ErrUnavailable)
-		require.NotEqual(t, pid, pooledPID(t, s), "the connection was destroyed")
+	plant(t, s, "SET statement_timeout = 1", "SET lock_timeout = 1")
+	for range 2 {
+		names, err := readProjects(s)
+		require.NoError(t, err)
+		require.Equal(t, []string{"Apollo"}, names)
 	}
-	names, err := readProjects(s)
-	require.NoError(t, err)
-	require.Equal(t, []string{"Apollo"}, names)
 }
 
-// TestPlantedStateIsRefused: state the next request must not run with
-// makes that request fail and the connection is destroyed; the next
-// request gets a fresh one and works. The positive control is the first
-// request of each case.
+// TestPlantedStateIsRefused: state the next request must not run with is
+// refused on that connection, which is destroyed; the scope runs again on a
+// fresh one, so the request works and nothing planted ran. The positive
+// control is the first request of each case.
 func TestPlantedStateIsRefused(t *testing.T) {
 	t.Parallel()
 	pgtest.SkipThroughPgbouncer(t, "planted state is discarded with its transaction (TestPlantedStateThroughPgbouncer); destroying the client connection would not close the server one")
@@ -167,20 +164,14 @@ func TestPlantedStateIsRefused(t *testing.T) {
 			_, err = listener.Exec(context.Background(), "LISTEN exfil")
 			require.NoError(t, err)
 			pid := plant(t, s, sql...)
-			_, err = readProjects(s)
-			require.Error(t, err)
+			names, err = readProjects(s)
+			require.NoError(t, err)
+			require.Equal(t, []string{"Apollo"}, names)
 			wctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			n, werr := listener.WaitForNotification(wctx)
 			cancel()
 			require.Error(t, werr, "the planted statement ran and sent %v", n)
-			if name == "set role" {
-				require.ErrorIs(t, err, ErrTaintedSession)
-			}
 			require.NotEqual(t, pid, pooledPID(t, s), "the tainted connection was destroyed")
-
-			names, err = readProjects(s)
-			require.NoError(t, err)
-			require.Equal(t, []string{"Apollo"}, names)
 		})
 	}
 }
@@ -189,7 +180,7 @@ func TestPlantedStateIsRefused(t *testing.T) {
 // before public when pg_temp is not on the search_path. The runtime role
 // cannot create one (TEMP is revoked); granted TEMP by mistake (the
 // control), it can, and app.enter refuses the next request on that
-// connection.
+// connection (which is destroyed; the request runs again on a clean one).
 func TestTempShadowing(t *testing.T) {
 	t.Parallel()
 	pgtest.SkipThroughPgbouncer(t, "a temporary table is discarded with the transaction that made it (TestPlantedStateThroughPgbouncer)")
@@ -206,10 +197,8 @@ func TestTempShadowing(t *testing.T) {
 	pid := plant(t, s,
 		`CREATE TEMP TABLE projects (tenant_id uuid, id uuid, name text, description text, created_at timestamptz, updated_at timestamptz)`,
 		`INSERT INTO projects VALUES (gen_random_uuid(), gen_random_uuid(), 'shadow', '', now(), now())`)
-	_, err = readProjects(s)
-	require.ErrorIs(t, err, ErrTaintedSession)
-	require.NotEqual(t, pid, pooledPID(t, s))
 	names, err := readProjects(s)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Apollo"}, names, "the real table, not the shadow")
+	require.NotEqual(t, pid, pooledPID(t, s), "the shadowed connection was destroyed")
 }

@@ -47,19 +47,37 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 //
 // Read returns ErrUnknownUser or ErrTenantNotFound (from the first
 // statement, whose rows fn never sees) when who may not read.
-func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
+//
+// A scope whose first entry fails because of state planted on the pooled
+// connection (taintedEntry) runs once more on another connection: nothing
+// of it ran, and the planted state must not cost the request either.
+func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) error {
+	again, err := s.readOnce(ctx, who, fn)
+	if again && ctx.Err() == nil {
+		_, err = s.readOnce(ctx, who, fn)
+	}
+	return err
+}
+
+// readOnce is one attempt of Read; again reports that its first statement
+// failed on a tainted connection, before fn saw a row.
+func (s *Scope) readOnce(ctx context.Context, who Who, fn func(*Tx) error) (again bool, err error) {
 	c, done, err := s.acquireFor(ctx, who)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer done()
 	rc := &readConn{conn: c.Conn(), who: who, s: s}
 	defer func() { s.release(c, err, rc.enterFailed) }()
 	err = fn(&Tx{Q: dbgen.New(rc), s: rc})
+	first := rc.sends == 1 // fn has seen no row yet
 	if rc.err != nil {
-		return rc.err // the scope's own verdict wins over what fn made of it
+		// The scope's own verdict wins over what fn made of it.
+		return first && rc.enterFailed && taintedEntry(rc.err), rc.err
 	}
-	return s.failed(ctx, rc.conn, err)
+	// A name that did not resolve on the first statement: a prepared
+	// statement planted under pgx's name, dropped by app.enter.
+	return first && unresolvedName(err), s.failed(ctx, rc.conn, err)
 }
 
 // Write runs fn in one read-write transaction as who. BEGIN, app.enter and
@@ -71,10 +89,23 @@ func (s *Scope) Read(ctx context.Context, who Who, fn func(*Tx) error) (err erro
 // Unless who.SkipRoleCheck, Write returns ErrForbidden before fn runs when
 // the user's role may not write, and ErrTenantNotFound when who names a
 // tenant the user may not act in. The database enforces both again.
-func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err error) {
+//
+// Like Read, a Write whose entry fails on a tainted connection runs once
+// more on another one (fn has not run).
+func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) error {
+	again, err := s.writeOnce(ctx, who, fn)
+	if again && ctx.Err() == nil {
+		_, err = s.writeOnce(ctx, who, fn)
+	}
+	return err
+}
+
+// writeOnce is one attempt of Write; again reports that its entry failed
+// on a tainted connection, before fn ran.
+func (s *Scope) writeOnce(ctx context.Context, who Who, fn func(*Tx) error) (again bool, err error) {
 	c, done, err := s.acquireFor(ctx, who)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer done()
 	entering := true
@@ -82,7 +113,7 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	conn := c.Conn()
 	proof, err := s.proof(ctx, who, false)
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	st, lock, idle := s.adm.timeouts(ctx)
@@ -110,7 +141,7 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 		s.rollback(ctx, conn)
 		err = s.failed(ctx, conn, err)
 		s.forgetKey(err)
-		return err
+		return taintedEntry(err), err
 	}
 	entering = false
 
@@ -122,9 +153,9 @@ func (s *Scope) Write(ctx context.Context, who Who, fn func(*Tx) error) (err err
 	}()
 	if err := fn(&Tx{Q: dbgen.New(conn), s: fixedSession(sess)}); err != nil {
 		s.rollback(ctx, conn)
-		return s.failed(ctx, conn, err)
+		return false, s.failed(ctx, conn, err)
 	}
-	return s.failed(ctx, conn, commit(ctx, conn))
+	return false, s.failed(ctx, conn, commit(ctx, conn))
 }
 
 // failed maps the error of a scope's statement (mapError), and reports a
@@ -219,6 +250,7 @@ type readConn struct {
 	// enterFailed: the context statement itself failed (release destroys
 	// a connection whose context statement timed out).
 	enterFailed bool
+	sends       int // batches sent: app.enter, and a statement of fn
 }
 
 var _ dbgen.DBTX = (*readConn)(nil)
@@ -236,6 +268,7 @@ func (r *readConn) session(ctx context.Context) (Session, error) {
 // statement's result and closes the batch (nil when r.err is set before
 // anything was sent).
 func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchResults {
+	r.sends++
 	proof, err := r.s.proof(ctx, r.who, true)
 	if err != nil {
 		r.err = err

@@ -249,7 +249,7 @@ func (s *Scope) release(c *pgxpool.Conn, err error, entering bool) {
 	if err == nil {
 		s.markUp()
 	}
-	if errors.Is(err, ErrTaintedSession) || unresolvedName(err) || (entering && timedOut(err)) {
+	if entering && taintedEntry(err) || errors.Is(err, ErrTaintedSession) || unresolvedName(err) {
 		s.log.Warn("txscope: destroying a connection that carried state planted outside pgtenant", "err", err)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = c.Hijack().Close(ctx)
@@ -257,6 +257,15 @@ func (s *Scope) release(c *pgxpool.Conn, err error, entering bool) {
 		return
 	}
 	c.Release()
+}
+
+// taintedEntry reports a context statement (app.enter, or the statement
+// pipelined with it) that failed because of state planted on the pooled
+// connection outside pgtenant: tainted state app.enter refused, a name that
+// no longer resolves, or a planted timeout. release destroys that
+// connection, and the scope runs once more on another.
+func taintedEntry(err error) bool {
+	return errors.Is(err, ErrTaintedSession) || unresolvedName(err) || timedOut(err)
 }
 
 // unresolvedName reports a table, function, schema or prepared statement

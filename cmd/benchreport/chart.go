@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,12 +145,20 @@ func scalePanel(dir string, rep report) (string, error) {
 			n := scaleName(s, v.name)
 			fmt.Fprintf(&d, " %s %s", num(scale.med(n, "p50-us")/1e3, 3), num(scale.med(n, "p99-us")/1e3, 3))
 		}
+		for _, t := range scaleTwins {
+			o, ok := isolationOverhead(scale, s, t.scoped, t.bare)
+			if !ok {
+				o.med = math.NaN() // gnuplot skips the point
+			}
+			fmt.Fprintf(&d, " %s", strings.Replace(num(o.med/1e3, 3), "–", "NaN", 1))
+		}
 		d.WriteString("\n")
 	}
 	p, err := writeData(dir, "scale.dat", &d)
 	if err != nil {
 		return "", err
 	}
+	ov := 3 + 2*len(scaleVariants) // the first overhead column
 	return fmt.Sprintf(`set title "Scale: page latency through txscope (lower is better)"
 set ylabel "ms"
 set xlabel "rows (projects; as many tasks)"
@@ -161,10 +170,13 @@ plot '%[2]s' using 1:3:xtic(2) with linespoints lw 2 lc rgb "#4477aa" title "fir
      '' using 1:5 with linespoints lw 2 lc rgb "#228833" title "deep page, largest tenant p50", \
      '' using 1:6 with linespoints dt 2 lc rgb "#228833" title "p99", \
      '' using 1:7 with linespoints lw 2 lc rgb "#ee6677" title "first page, random tenant p50", \
-     '' using 1:8 with linespoints dt 2 lc rgb "#ee6677" title "p99"
+     '' using 1:8 with linespoints dt 2 lc rgb "#ee6677" title "p99", \
+     '' using 1:%[3]d with linespoints dt 3 pt 6 lc rgb "#4477aa" title "isolation overhead (scoped − bare p50)", \
+     '' using 1:%[4]d with linespoints dt 3 pt 6 lc rgb "#228833" notitle, \
+     '' using 1:%[5]d with linespoints dt 3 pt 6 lc rgb "#ee6677" notitle
 unset xlabel
 unset xrange
-`, len(sizes)-1, p), nil
+`, len(sizes)-1, p, ov, ov+1, ov+2), nil
 }
 
 func httpPanel(dir string, rep report) (string, error) {

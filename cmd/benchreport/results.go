@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"os"
@@ -12,9 +13,12 @@ import (
 )
 
 // results is one file of benchmark results: for each benchmark, keyed by
-// its name without "Benchmark" and without the -GOMAXPROCS suffix (as
-// "Scope/op=read/clients=1/variant=floor"), the values of each unit, one
-// per run.
+// its name without "Benchmark", without the -GOMAXPROCS suffix and without
+// a /round=N part (as "Scope/op=read/clients=1/variant=floor"), the values
+// of each unit, one per run in file order. A benchmark that reports its
+// rounds as sub-benchmarks (BenchmarkScale) thus reads like one run with
+// -count=rounds, and the i-th values of two of its names come from the same
+// round.
 type results struct {
 	names []string // in first-seen order
 	vals  map[string]map[string][]float64
@@ -63,7 +67,7 @@ func (r *results) add(res *benchfmt.Result) {
 	if cpu := strings.TrimSpace(res.GetConfig("cpu")); cpu != "" {
 		r.cpu = cpu
 	}
-	name := withoutProcs(res.Name)
+	name := baseName(res.Name)
 	if r.vals[name] == nil {
 		r.vals[name] = map[string][]float64{}
 		r.names = append(r.names, name)
@@ -79,14 +83,15 @@ func (r *results) add(res *benchfmt.Result) {
 	}
 }
 
-// withoutProcs is the benchmark name without its -GOMAXPROCS part, so runs
-// on machines with different core counts land on the same name.
-func withoutProcs(n benchfmt.Name) string {
+// baseName is the benchmark name without its -GOMAXPROCS part, so runs on
+// machines with different core counts land on the same name, and without
+// its /round=N part, so the rounds of a benchmark land on the same name.
+func baseName(n benchfmt.Name) string {
 	base, parts := n.Parts()
 	var b strings.Builder
 	b.Write(base)
 	for _, p := range parts {
-		if p[0] != '-' {
+		if p[0] != '-' && !bytes.HasPrefix(p, []byte("/round=")) {
 			b.Write(p)
 		}
 	}
@@ -98,7 +103,13 @@ func (r *results) med(name, unit string) float64 {
 	if r == nil {
 		return math.NaN()
 	}
-	v := slices.Clone(r.vals[name][unit])
+	return median(r.vals[name][unit])
+}
+
+// median is the median of vs (the mean of the two middle values for an
+// even count), NaN when empty.
+func median(vs []float64) float64 {
+	v := slices.Clone(vs)
 	if len(v) == 0 {
 		return math.NaN()
 	}

@@ -71,14 +71,19 @@ var (
 //	page=deep-largest   a keyset page 50-100% of the way through tenant 0
 //	page=first-any      the first page of a tenant picked at random (cold index pages)
 //
-// and, to attribute any growth, two parts of those requests:
+// and their bare twins, the same query with WHERE tenant_id in place of the
+// policies on the BYPASSRLS pool (no explicit transaction, no app.enter), so that
+// scoped minus bare is what isolation costs, apart from the page's own cost:
 //
-//	page=first-largest-bare  tenant 0's first page as a bare query (BYPASSRLS pool, WHERE tenant_id)
-//	page=first-any-bare      a random tenant's first page as a bare query
+//	page=first-largest-bare  tenant 0's first page
+//	page=deep-largest-bare   the page after the same deep cursors as deep-largest
+//	page=first-any-bare      a random tenant's first page
 //	page=enter-any           app.enter alone (identity, tenant, membership) for a random tenant
 //
-// Each sub-benchmark reports the median over rounds of the p50 and p99
-// latency in microseconds (p50-us, p99-us), and ns/op as the median mean.
+// Each sub-benchmark rows=N/page=P/round=R reports one round: the p50 and
+// p99 latency in microseconds (p50-us, p99-us) and ns/op as the mean.
+// Reports take the median over rounds (as benchstat does over -count) and
+// pair a page with its bare twin by round (cmd/benchreport).
 func BenchmarkScale(b *testing.B) {
 	sizes := parseSizes(b)
 	envs := make([]*scaleEnv, len(sizes))
@@ -115,24 +120,16 @@ func BenchmarkScale(b *testing.B) {
 			}
 		}
 	}
-	median := func(ss []sample, f func(sample) float64) float64 {
-		v := make([]float64, len(ss))
-		for i, s := range ss {
-			v[i] = f(s)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
 	for i, n := range sizes {
 		for _, v := range envs[i].variants() {
-			ss := got[key{i, v.name}]
-			b.Run("rows="+human(n)+"/page="+v.name, func(b *testing.B) {
-				b.ReportMetric(median(ss, func(s sample) float64 { return s.mean }), "ns/op")
-				b.ReportMetric(median(ss, func(s sample) float64 { return s.p50 }), "p50-us")
-				b.ReportMetric(median(ss, func(s sample) float64 { return s.p99 }), "p99-us")
-				b.ReportMetric(float64(len(ss)), "rounds")
-				b.ReportMetric(float64(*scaleSamples), "samples")
-			})
+			for r, s := range got[key{i, v.name}] {
+				b.Run(fmt.Sprintf("rows=%s/page=%s/round=%d", human(n), v.name, r+1), func(b *testing.B) {
+					b.ReportMetric(s.mean, "ns/op")
+					b.ReportMetric(s.p50, "p50-us")
+					b.ReportMetric(s.p99, "p99-us")
+					b.ReportMetric(float64(*scaleSamples), "samples")
+				})
+			}
 		}
 	}
 }
@@ -145,7 +142,8 @@ type scaleVariant struct {
 func (s *scaleEnv) variants() []scaleVariant {
 	return []scaleVariant{
 		{"first-largest", s.firstLargest}, {"deep-largest", s.deepLargest}, {"first-any", s.firstAny},
-		{"first-largest-bare", s.firstLargestBare}, {"first-any-bare", s.firstAnyBare}, {"enter-any", s.enterAny},
+		{"first-largest-bare", s.firstLargestBare}, {"deep-largest-bare", s.deepLargestBare},
+		{"first-any-bare", s.firstAnyBare}, {"enter-any", s.enterAny},
 	}
 }
 
@@ -157,7 +155,7 @@ type scaleEnv struct {
 	rnd     uint64
 }
 
-func setupScale(b *testing.B, n int64) *scaleEnv {
+func setupScale(b testing.TB, n int64) *scaleEnv {
 	b.Helper()
 	tenants := int(min(scaleTenants, n/10))
 	d, err := perf.NewDataset(perf.Spec{Tenants: tenants, Projects: n, Tasks: n, Skew: 1, Seed: 10})
@@ -228,21 +226,39 @@ func (s *scaleEnv) who(t int) txscope.Who {
 
 // firstLargest reads tenant 0's first page and checks it.
 func (s *scaleEnv) firstLargest(ctx context.Context, i int) error {
-	return s.scope.Read(ctx, s.who(0), func(tx *txscope.Tx) error {
-		ps, err := tx.Q.ProjectListFirst(ctx, pageSize)
-		return checkPageFrom(s.d, 0, 0, ps, err)
-	})
+	ps, err := s.scopedFirst(ctx, 0)
+	return checkPageFrom(s.d, 0, 0, ps, err)
 }
+
+// scopedFirst is tenant t's first page, read as a member of t.
+func (s *scaleEnv) scopedFirst(ctx context.Context, t int) (ps []dbgen.Project, err error) {
+	err = s.scope.Read(ctx, s.who(t), func(tx *txscope.Tx) error {
+		ps, err = tx.Q.ProjectListFirst(ctx, pageSize)
+		return err
+	})
+	return ps, err
+}
+
+// deepCursor is the i-th deep keyset position in tenant 0.
+func (s *scaleEnv) deepCursor(i int) int64 { return s.cursors[i%len(s.cursors)] }
 
 // deepLargest reads the page after a deep cursor in tenant 0.
 func (s *scaleEnv) deepLargest(ctx context.Context, i int) error {
-	j := s.cursors[i%len(s.cursors)]
-	return s.scope.Read(ctx, s.who(0), func(tx *txscope.Tx) error {
-		ps, err := tx.Q.ProjectListAfter(ctx, dbgen.ProjectListAfterParams{
+	j := s.deepCursor(i)
+	ps, err := s.scopedDeep(ctx, 0, j)
+	return checkPageFrom(s.d, 0, j+1, ps, err)
+}
+
+// scopedDeep is the scoped page after tenant 0's j-th project, read as a
+// member of tenant t.
+func (s *scaleEnv) scopedDeep(ctx context.Context, t int, j int64) (ps []dbgen.Project, err error) {
+	err = s.scope.Read(ctx, s.who(t), func(tx *txscope.Tx) error {
+		ps, err = tx.Q.ProjectListAfter(ctx, dbgen.ProjectListAfterParams{
 			AfterCreatedAt: s.d.ProjectCreatedAt(0, j), AfterID: s.d.ProjectID(0, j), Lim: pageSize,
 		})
-		return checkPageFrom(s.d, 0, j+1, ps, err)
+		return err
 	})
+	return ps, err
 }
 
 // randomTenant advances the generator and picks a pseudo-random tenant.
@@ -254,31 +270,49 @@ func (s *scaleEnv) randomTenant() int {
 // firstAny reads the first page of a pseudo-random tenant.
 func (s *scaleEnv) firstAny(ctx context.Context, i int) error {
 	t := s.randomTenant()
-	return s.scope.Read(ctx, s.who(t), func(tx *txscope.Tx) error {
-		ps, err := tx.Q.ProjectListFirst(ctx, pageSize)
-		return checkFirstPage(s.d, t, ps, err)
-	})
+	ps, err := s.scopedFirst(ctx, t)
+	return checkFirstPage(s.d, t, ps, err)
+}
+
+// deepAfterSQL is ProjectListAfter with WHERE tenant_id in place of the
+// policies: the scoped deep page's query minus RLS.
+const deepAfterSQL = `SELECT tenant_id, id, name, description, created_at, updated_at FROM projects
+WHERE tenant_id = $1 AND (created_at, id) > ($2::timestamptz, $3::uuid)
+ORDER BY created_at, id LIMIT $4`
+
+// bareQuery runs sql on the BYPASSRLS pool and scans the projects.
+func (s *scaleEnv) bareQuery(ctx context.Context, sql string, args ...any) ([]dbgen.Project, error) {
+	rows, err := s.bare.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanProjects(rows)
 }
 
 // firstLargestBare reads tenant 0's first page unscoped.
 func (s *scaleEnv) firstLargestBare(ctx context.Context, i int) error {
-	rows, err := s.bare.Query(ctx, floorReadSQL, s.d.TenantID(0), pageSize)
-	if err != nil {
-		return err
-	}
-	ps, err := scanProjects(rows)
+	ps, err := s.bareQuery(ctx, floorReadSQL, s.d.TenantID(0), pageSize)
 	return checkPageFrom(s.d, 0, 0, ps, err)
 }
 
+// deepLargestBare reads the page after deepLargest's i-th cursor unscoped.
+func (s *scaleEnv) deepLargestBare(ctx context.Context, i int) error {
+	j := s.deepCursor(i)
+	ps, err := s.bareDeep(ctx, j)
+	return checkPageFrom(s.d, 0, j+1, ps, err)
+}
+
+// bareDeep is the bare page after tenant 0's j-th project.
+func (s *scaleEnv) bareDeep(ctx context.Context, j int64) ([]dbgen.Project, error) {
+	return s.bareQuery(ctx, deepAfterSQL, s.d.TenantID(0), s.d.ProjectCreatedAt(0, j), s.d.ProjectID(0, j), pageSize)
+}
+
 // firstAnyBare reads a pseudo-random tenant's first page unscoped: the
-// part of firstAny that is the page itself.
+// part of firstAny that is the page itself. It draws other tenants than
+// firstAny (the generator moves on), so neither warms the other's pages.
 func (s *scaleEnv) firstAnyBare(ctx context.Context, i int) error {
 	t := s.randomTenant()
-	rows, err := s.bare.Query(ctx, floorReadSQL, s.d.TenantID(t), pageSize)
-	if err != nil {
-		return err
-	}
-	ps, err := scanProjects(rows)
+	ps, err := s.bareQuery(ctx, floorReadSQL, s.d.TenantID(t), pageSize)
 	return checkFirstPage(s.d, t, ps, err)
 }
 

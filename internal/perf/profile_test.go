@@ -146,6 +146,17 @@ FROM app.enter($1, $2, $3, $4) e`
 		if err := tx.Rollback(ctx); err != nil {
 			b.Fatal(err)
 		}
+		if tx, err = conn.Begin(ctx); err != nil {
+			b.Fatal(err)
+		}
+		explain("the context statement of a write", enter,
+			email, slug, false, e.db.Proof(b, email, slug, false), "30000", "5000", "30000")
+		explain("ProjectCreate in that context (rolled back)",
+			"INSERT INTO projects (name, description) VALUES ($1, $2) RETURNING tenant_id, id, name, description, created_at, updated_at",
+			fmt.Sprintf("profile-%d", round), "")
+		if err := tx.Rollback(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -172,7 +172,7 @@ func BenchmarkHTTP(b *testing.B) {
 		_, port, _ := net.SplitHostPort(addr)
 		script, _ := filepath.Abs("../../bench/postgraphile/server.js")
 		env = []string{
-			"POSTGRAPHILE_HOME=" + *pgraphileDir, "PORT=" + port, "DATABASE_URL=" + db.RuntimeURL,
+			"POSTGRAPHILE_HOME=" + *pgraphileDir, "PORT=" + port, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL,
 			"JWT_PUBLIC_KEY_FILE=" + pem, "JWT_AUDIENCE=" + iss.Audience(), "JWT_ISSUER=" + iss.URL(),
 			"POOL_SIZE=" + strconv.Itoa(dbMaxConns), "NODE_ENV=production",
 		}

@@ -207,31 +207,47 @@ func baselineHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		rows, err := pool.Query(c.Request().Context(), floorReadSQL, tid, limit+1)
-		if err != nil {
-			return err
-		}
-		ps, err := scanProjects(rows)
-		if err != nil {
-			return err
-		}
-		return writePage(c, ps, limit)
+		return queryPage(c, pool, tid, limit)
 	}
+}
+
+// queryPage reads the page WHERE tenant_id = tid on q and answers it.
+func queryPage(c echo.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, tid uuid.UUID, limit int) error {
+	rows, err := q.Query(c.Request().Context(), floorReadSQL, tid, limit+1)
+	if err != nil {
+		return err
+	}
+	ps, err := scanProjects(rows)
+	if err != nil {
+		return err
+	}
+	return writePage(c, ps, limit)
+}
+
+// secureParams are a secure baseline's inputs: the caller's email, the
+// tenant key with the statement of (byID, bySlug) for it, and the limit.
+func secureParams(c echo.Context, byID, bySlug string) (email, key, query string, limit int, err error) {
+	key, query, ok := tenantKey(c, byID, bySlug)
+	if !ok {
+		return "", "", "", 0, echo.NewHTTPError(http.StatusNotFound)
+	}
+	if limit, err = pageLimit(c); err != nil {
+		return "", "", "", 0, err
+	}
+	id, _ := httpx.IdentityOf(c)
+	return id.Email, key, query, limit, nil
 }
 
 // secureTwoQueryHandler: the membership lookup, then the page with the
 // tenant id it returned, both on one acquired connection.
 func secureTwoQueryHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		key, lookup, ok := tenantKey(c, memberByIDSQL, memberBySlugSQL)
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound)
-		}
-		limit, err := pageLimit(c)
+		email, key, lookup, limit, err := secureParams(c, memberByIDSQL, memberBySlugSQL)
 		if err != nil {
 			return err
 		}
-		id, _ := httpx.IdentityOf(c)
 		ctx := c.Request().Context()
 		conn, err := pool.Acquire(ctx)
 		if err != nil {
@@ -239,7 +255,7 @@ func secureTwoQueryHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 		}
 		defer conn.Release()
 		var tid *uuid.UUID
-		if err := conn.QueryRow(ctx, lookup, id.Email, key).Scan(&tid); errors.Is(err, pgx.ErrNoRows) {
+		if err := conn.QueryRow(ctx, lookup, email, key).Scan(&tid); errors.Is(err, pgx.ErrNoRows) {
 			return errUnknownUser
 		} else if err != nil {
 			return err
@@ -247,31 +263,18 @@ func secureTwoQueryHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 		if tid == nil { // not a member, or no such (active) tenant
 			return errNotMember
 		}
-		rows, err := conn.Query(ctx, floorReadSQL, *tid, limit+1)
-		if err != nil {
-			return err
-		}
-		ps, err := scanProjects(rows)
-		if err != nil {
-			return err
-		}
-		return writePage(c, ps, limit)
+		return queryPage(c, conn, *tid, limit)
 	}
 }
 
 // secureJoinHandler: the page and the membership check in one statement.
 func secureJoinHandler(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		key, query, ok := tenantKey(c, joinByIDSQL, joinBySlugSQL)
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound)
-		}
-		limit, err := pageLimit(c)
+		email, key, query, limit, err := secureParams(c, joinByIDSQL, joinBySlugSQL)
 		if err != nil {
 			return err
 		}
-		id, _ := httpx.IdentityOf(c)
-		rows, err := pool.Query(c.Request().Context(), query, id.Email, key, limit+1)
+		rows, err := pool.Query(c.Request().Context(), query, email, key, limit+1)
 		if err != nil {
 			return err
 		}

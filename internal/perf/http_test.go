@@ -196,10 +196,11 @@ func BenchmarkHTTP(b *testing.B) {
 			}
 		}
 		for r := 0; r < *httpRounds; r++ {
-			// Each round starts one target further along: a fixed order
-			// favoured the same position every round (pgtenant, always
-			// first, came out 10-20% below identical servers measured
-			// later in the round).
+			// Each round starts one target further along, so no target
+			// holds the same position every round (with a fixed order,
+			// pgtenant, always first, came out 10-20% below identical
+			// servers in one run; the machine's noise is as large, so
+			// rotating spreads any position effect rather than proving one).
 			for i := range targets {
 				t := targets[(i+r)%len(targets)]
 				res, err := runWrk(ctx, t, script, *httpSecs)

@@ -15,7 +15,7 @@ HTTP_SECS   ?= 10
 HTTP_ROUNDS ?= 3
 PERF_PKG    := ./internal/perf
 
-.PHONY: bench bench-scale bench-http bench-profile bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
+.PHONY: bench bench-scale bench-http bench-http-levers bench-profile bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
 
 bench: ## DB benchmarks: scoped read/write vs unscoped floor and vs no guard, 1 and 4 clients, medians of -count=8; non-member lookup timing
 	@mkdir -p $(BENCH_DIR)
@@ -54,9 +54,21 @@ bench-http-prep:
 	bench/postgraphile/install.sh
 	go build -o .bench/server ./cmd/server
 
-bench-http: bench-http-prep ## HTTP: wrk vs unscoped baseline vs PostGraphile 4.14.1 (needs wrk, node, npm: make bench-deps)
-	set -o pipefail; $(HTTP_TEST) | tee $(BENCH_DIR)/http.txt.tmp
+bench-http: bench-http-prep ## HTTP: wrk vs the unscoped and secure hand-written baselines vs PostGraphile 4.14.1, and pgtenant's CPU profile (needs wrk, node, npm: make bench-deps)
+	set -o pipefail; $(HTTP_TEST) -perf.http.profile=$(CURDIR)/.bench/pgtenant.cpu.pprof | tee $(BENCH_DIR)/http.txt.tmp
 	mv $(BENCH_DIR)/http.txt.tmp $(BENCH_DIR)/http.txt
+	$(MAKE) --no-print-directory bench-docs
+
+# Go-side levers of the HTTP server (issue 14): each name:VAR=value+... is
+# one more pgtenant server with that environment, measured interleaved with
+# an unchanged one (x-pgtenant); "control" changes nothing (the server reads
+# no PGTENANT_CONTROL) and measures the noise. PostGraphile is left out.
+# cmd/benchreport's leverNames says what each is and what was decided.
+HTTP_LEVERS ?= control:PGTENANT_CONTROL=1,logerror:LOG_LEVEL=error,gogc200:GOGC=200,gogc400:GOGC=400,procs1:GOMAXPROCS=1
+
+bench-http-levers: bench-http-prep ## HTTP: pgtenant with each Go-side lever (GOGC, GOMAXPROCS, log level, ...) against an unchanged pgtenant, interleaved
+	set -o pipefail; $(HTTP_TEST) -perf.postgraphile= -perf.http.variants='$(HTTP_LEVERS)' | tee $(BENCH_DIR)/http-levers.txt.tmp
+	mv $(BENCH_DIR)/http-levers.txt.tmp $(BENCH_DIR)/http-levers.txt
 	$(MAKE) --no-print-directory bench-docs
 
 # Measured trade-offs not adopted (bench/experiments/*.sql): applied to a

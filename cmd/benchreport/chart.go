@@ -184,7 +184,7 @@ func httpPanel(dir string, rep report) (string, error) {
 		return "", nil
 	}
 	var d strings.Builder
-	for _, t := range []string{"baseline", "pgtenant", "postgraphile"} {
+	for _, t := range []string{"baseline", "secure-2q", "secure-join", "pgtenant", "postgraphile"} {
 		n := "HTTP/target=" + t
 		if rep.http.vals[n] != nil {
 			fmt.Fprintf(&d, "\"%s\" %s\n", t, num(rep.http.med(n, "req/s"), 0))

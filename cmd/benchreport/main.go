@@ -46,6 +46,7 @@ type report struct {
 	scope           *results // scope.txt (make bench)
 	scale           *results // scale.txt (make bench-scale)
 	http            *results // http.txt (make bench-http)
+	httpLevers      *results // http-levers.txt (make bench-http-levers)
 	experiments     []string // experiment-*.txt (make bench-experiments), sorted
 	httpExperiments []string // http-experiment-*.txt (make bench-http-experiments), sorted
 }
@@ -61,6 +62,7 @@ func loadReport(dir string) report {
 		scope:           load(filepath.Join(dir, "scope.txt")),
 		scale:           load(filepath.Join(dir, "scale.txt")),
 		http:            load(filepath.Join(dir, "http.txt")),
+		httpLevers:      load(leversFile(dir)),
 		experiments:     glob("experiment-*.txt"),
 		httpExperiments: glob("http-experiment-*.txt"),
 	}

@@ -66,3 +66,28 @@ func TestScopeTableFromSample(t *testing.T) {
 	require.Contains(t, b.String(),
 		"| read | `txscope.Read`: app.enter pipelined with `ProjectListFirst` | 1 | – | 56 | 1 | 0.89 x-floor |\n")
 }
+
+// TestHTTPSectionFromSample: every server's row with pgtenant's ratio
+// against it, the three targets' verdicts, and the profile's parts
+// largest first.
+func TestHTTPSectionFromSample(t *testing.T) {
+	t.Parallel()
+	r := load(filepath.Join("testdata", "http.txt"))
+	require.NotNil(t, r)
+	var b strings.Builder
+	writeHTTP(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }, r, nil, nil)
+	s := b.String()
+	for _, want := range []string{
+		"| pgtenant | 4,000 | 3.50 | 14.00 | 26 |  |\n",
+		"| baseline | 6,400 | 2.30 | 9.00 | 32 | 0.62x |\n",
+		"| secure-2q | 3,200 | 4.00 | 15.00 | 32 | 1.25x |\n",
+		"| secure-join | 5,000 | 3.00 | 12.00 | 32 | 0.80x |\n",
+		"| postgraphile | 727 | 15.80 | 277.90 | 143 | 5.50x |\n",
+		">= 0.8x the unscoped baseline's req/s: **not met** (0.62x). >= 1.0x secure-2q's: **met** (1.25x). >= 5x PostGraphile's: **met** (5.50x).",
+		"process used 52% of one core",
+		"| other | 60.0% |\n| net-syscalls | 30.0% |\n| json | 10.0% |\n",
+	} {
+		require.Contains(t, s, want)
+	}
+	require.NotContains(t, s, "| process |", "the process's total is not a part")
+}

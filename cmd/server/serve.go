@@ -70,6 +70,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer stopMetrics()
+	stopPprof, err := servePprof(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log, Observer: metrics})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"time"
@@ -84,6 +85,35 @@ func serveMetrics(cfg *config.Config, log *slog.Logger, scope *txscope.Scope, re
 	}()
 	log.Info("serving metrics", "addr", "http://"+ln.Addr().String()+"/metrics")
 	return m, func() { _ = srv.Close() }, nil
+}
+
+// servePprof serves net/http/pprof on PPROF_ADDR (config allows loopback
+// addresses only), on a mux of its own. (Importing net/http/pprof also
+// registers its handlers on http.DefaultServeMux, which no listener of this
+// server serves: the API is Echo's router, metrics have their own mux.)
+// The returned function stops it.
+func servePprof(cfg *config.Config, log *slog.Logger) (func(), error) {
+	if cfg.PprofAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.PprofAddr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w (PPROF_ADDR)", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof listener failed", "err", err)
+		}
+	}()
+	log.Warn("serving pprof: for profiling only", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }
 
 func firstSet(vals ...string) string {

@@ -81,6 +81,12 @@ type Config struct {
 	// tenant label (the tenant's id). Off by default: one series set per
 	// tenant is unbounded cardinality.
 	MetricsTenantLabel bool
+	// PprofAddr is PPROF_ADDR: where net/http/pprof is served, on a
+	// listener of its own, for profiling (make bench-http's CPU profile).
+	// Off by default (empty); loopback addresses only: a profile endpoint
+	// reveals code paths and memory contents and costs CPU on demand, so it
+	// must not be reachable from another machine.
+	PprofAddr string
 
 	errs []error
 }
@@ -177,6 +183,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.fail("METRICS_ADDR", "must be host:port, or off")
 	}
 	c.MetricsTenantLabel = c.flag(getenv, "METRICS_TENANT_LABEL")
+	if a := strings.TrimSpace(getenv("PPROF_ADDR")); a != "" && a != "off" {
+		if !loopbackAddr(a) {
+			c.fail("PPROF_ADDR", "must be a loopback host:port (127.0.0.1, ::1, localhost), or off")
+		} else {
+			c.PprofAddr = a
+		}
+	}
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
@@ -285,8 +298,12 @@ func (c *Config) Require(names ...string) error {
 // ListenIsLoopback reports whether LISTEN_ADDR binds only loopback
 // addresses ("localhost", 127.0.0.0/8, ::1). An empty host binds every
 // interface and is not loopback.
-func (c *Config) ListenIsLoopback() bool {
-	host, _, err := net.SplitHostPort(c.ListenAddr)
+func (c *Config) ListenIsLoopback() bool { return loopbackAddr(c.ListenAddr) }
+
+// loopbackAddr reports whether host:port addr binds only loopback
+// addresses.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
 		return false
 	}

@@ -101,3 +101,24 @@ func TestListenIsLoopback(t *testing.T) {
 		require.Equal(t, want, c.ListenIsLoopback(), addr)
 	}
 }
+
+// TestPprofAddr: profiling is off unless asked for, and then on loopback
+// only: a profile endpoint on a public interface would let anyone read
+// code paths and burn CPU on demand.
+func TestPprofAddr(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"", "off"} {
+		c, err := Load(env("PPROF_ADDR", v))
+		require.NoError(t, err)
+		require.Empty(t, c.PprofAddr, "PPROF_ADDR=%q", v)
+	}
+	for _, v := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		c, err := Load(env("PPROF_ADDR", v))
+		require.NoError(t, err, v)
+		require.Equal(t, v, c.PprofAddr)
+	}
+	for _, v := range []string{":6060", "0.0.0.0:6060", "10.0.0.1:6060", "example.com:6060", "6060"} {
+		_, err := Load(env("PPROF_ADDR", v))
+		require.ErrorContains(t, err, "PPROF_ADDR", v)
+	}
+}

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,19 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/labstack/echo/v4"
-
 	"github.com/pgtenant/pgtenant/internal/auth"
-	"github.com/pgtenant/pgtenant/internal/cfaccess"
 	"github.com/pgtenant/pgtenant/internal/cfaccess/cfaccesstest"
-	"github.com/pgtenant/pgtenant/internal/httpx"
 	"github.com/pgtenant/pgtenant/internal/perf"
 	"github.com/pgtenant/pgtenant/internal/pgtest"
-	"github.com/pgtenant/pgtenant/internal/server"
-	"github.com/pgtenant/pgtenant/internal/tenancy"
-	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
 var (
@@ -43,6 +32,10 @@ var (
 	httpConns    = flag.Int("perf.http.conns", 16, "BenchmarkHTTP: wrk connections")
 	httpSecs     = flag.Int("perf.http.secs", 10, "BenchmarkHTTP: seconds per wrk run")
 	httpRounds   = flag.Int("perf.http.rounds", 3, "BenchmarkHTTP: interleaved rounds per target")
+	httpVariants = flag.String("perf.http.variants", "", "BenchmarkHTTP: more pgtenant servers, each with extra environment, measured interleaved with the others: "+
+		"name:VAR=value+VAR=value,... (e.g. gogc200:GOGC=200); reported as target=pgtenant-<name> with x-pgtenant")
+	httpProfile = flag.String("perf.http.profile", "", "BenchmarkHTTP with -perf.http: after the rounds, one more (unrecorded) wrk run of pgtenant while its CPU profile "+
+		"is taken (PPROF_ADDR), written to this file and summarized as target=pgtenant-profile metrics")
 )
 
 // httpSpec: many tenants and users; every tenant has a full page.
@@ -69,12 +62,15 @@ type target struct {
 // BenchmarkHTTP compares, on one machine and in one run, GET
 // /v1/tenants/{t}/projects?limit=20 served by `server serve` in
 // AUTH_MODE=cloudflare (RS256 tokens from a key set served on loopback)
-// with (a) an unscoped baseline (the same Echo stack and token
-// verification, the same query on a bare pool, no tenant context: it lives
-// in this test file only, so no production binary contains it) and (b)
-// PostGraphile 4.14.1 serving the same table under the same policies with
-// pgSettings from the verified token. Requests rotate over 2000 users and
-// 1000 tenants.
+// with (a) the hand-written baselines of httpbaseline_test.go (the same
+// Echo stack and token verification, as the BYPASSRLS admin role on a bare
+// pool: "baseline" checks nothing, "secure-2q" checks the membership with a
+// query before the page's, "secure-join" joins the check into the page's
+// query; they live in this test binary only, so no production binary
+// contains them) and (b) PostGraphile 4.14.1 serving the same table under
+// the same policies with pgSettings from the verified token. Requests
+// rotate over 2000 (user, tenant) pairs in 1000 tenants, the same list for
+// every server. Every server's pool has dbMaxConns connections.
 //
 // With -perf.http (make bench-http) each server gets -perf.http.rounds wrk
 // runs, interleaved; without it (make bench-ci), a short Go-client run that
@@ -127,21 +123,41 @@ func BenchmarkHTTP(b *testing.B) {
 			b.Fatalf("build server: %v\n%s", err, out)
 		}
 	}
-	addr := freeAddr(b)
-	env := append([]string{
-		"AUTH_MODE=cloudflare", "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "METRICS_ADDR=off",
-		"DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL,
-		"DB_MAX_CONNS=" + strconv.Itoa(dbMaxConns),
-	}, cfEnv...)
-	pid := startProcess(b, "pgtenant", exec.Command(bin, "serve"), env, "http://"+addr+"/readyz")
-	targets = append(targets, &target{name: "pgtenant", url: "http://" + addr, reqs: writeReqs("pgtenant", ""), mode: "header", pid: pid})
+	// The server's admission limits stay at their defaults (a benchmark of
+	// the shipped configuration): admissionCeiling checks the request mix
+	// spreads so they refuse nothing, and any non-2xx answer fails the run.
+	ceiling := admissionCeiling(lines)
+	b.Logf("request mix: default rate limits would refuse above %.0f req/s", ceiling)
+	pgReqs := writeReqs("pgtenant", "")
+	pprofAddr := ""
+	startPgtenant := func(name string, extra []string) {
+		addr := freeAddr(b)
+		if name == "pgtenant" && *httpProfile != "" {
+			pprofAddr = freeAddr(b)
+			extra = append(extra, "PPROF_ADDR="+pprofAddr)
+		}
+		env := append(append([]string{
+			"AUTH_MODE=cloudflare", "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "METRICS_ADDR=off",
+			"DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL,
+			"DB_MAX_CONNS=" + strconv.Itoa(dbMaxConns),
+		}, cfEnv...), extra...)
+		pid := startProcess(b, name, exec.Command(bin, "serve"), env, "http://"+addr+"/readyz")
+		targets = append(targets, &target{name: name, url: "http://" + addr, reqs: pgReqs, mode: "header", pid: pid})
+	}
+	startPgtenant("pgtenant", nil)
+	for _, v := range parseVariants(b, *httpVariants) {
+		startPgtenant("pgtenant-"+v.name, v.env)
+	}
 
-	// The baseline: this test binary again, as TestHTTPBaselineServer.
-	addr = freeAddr(b)
+	// The baselines: this test binary again, as TestHTTPBaselineServer,
+	// one process serving the three (httpbaseline_test.go).
+	addr := freeAddr(b)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHTTPBaselineServer$", "-test.count=1")
-	env = append([]string{baselineEnv + "=" + addr, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL}, cfEnv...)
-	pid = startProcess(b, "baseline", cmd, env, "http://"+addr+"/healthz")
-	targets = append(targets, &target{name: "baseline", url: "http://" + addr, reqs: writeReqs("baseline", "/baseline"), mode: "header", pid: pid})
+	env := append([]string{baselineEnv + "=" + addr, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL}, cfEnv...)
+	pid := startProcess(b, "baseline", cmd, env, "http://"+addr+"/healthz")
+	for _, name := range []string{"baseline", "secure-2q", "secure-join"} {
+		targets = append(targets, &target{name: name, url: "http://" + addr, reqs: writeReqs(name, "/"+name), mode: "header", pid: pid})
+	}
 
 	// PostGraphile, when installed.
 	if *pgraphileDir != "" {
@@ -156,7 +172,7 @@ func BenchmarkHTTP(b *testing.B) {
 		_, port, _ := net.SplitHostPort(addr)
 		script, _ := filepath.Abs("../../bench/postgraphile/server.js")
 		env = []string{
-			"POSTGRAPHILE_HOME=" + *pgraphileDir, "PORT=" + port, "DATABASE_URL=" + db.RuntimeURL,
+			"POSTGRAPHILE_HOME=" + *pgraphileDir, "PORT=" + port, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL,
 			"JWT_PUBLIC_KEY_FILE=" + pem, "JWT_AUDIENCE=" + iss.Audience(), "JWT_ISSUER=" + iss.URL(),
 			"POOL_SIZE=" + strconv.Itoa(dbMaxConns), "NODE_ENV=production",
 		}
@@ -180,14 +196,26 @@ func BenchmarkHTTP(b *testing.B) {
 			}
 		}
 		for r := 0; r < *httpRounds; r++ {
-			for _, t := range targets {
+			// Each round starts one target further along, so no target
+			// holds the same position every round (with a fixed order,
+			// pgtenant, always first, came out 10-20% below identical
+			// servers in one run; the machine's noise is as large, so
+			// rotating spreads any position effect rather than proving one).
+			for i := range targets {
+				t := targets[(i+r)%len(targets)]
 				res, err := runWrk(ctx, t, script, *httpSecs)
 				if err != nil {
 					b.Fatalf("%s: %v", t.name, err)
 				}
+				if res.rps > ceiling/2 {
+					b.Fatalf("%s: %.0f req/s is near the %.0f req/s at which the default rate limits refuse: spread the request mix", t.name, res.rps, ceiling)
+				}
 				b.Logf("round %d %s: %.0f req/s p50 %.2f ms p99 %.2f ms", r+1, t.name, res.rps, res.p50ms, res.p99ms)
 				results[t.name] = append(results[t.name], res)
 			}
+		}
+		if *httpProfile != "" {
+			profileRun(ctx, b, targets[0], script, pprofAddr, bin)
 		}
 	} else {
 		for _, t := range targets {
@@ -212,14 +240,58 @@ func BenchmarkHTTP(b *testing.B) {
 			b.ReportMetric(m.p50ms, "p50-ms")
 			b.ReportMetric(m.p99ms, "p99-ms")
 			b.ReportMetric(rss, "peak-rss-MB")
-			if t.name == "pgtenant" {
-				b.ReportMetric(m.rps/med["baseline"].rps, "x-baseline")
-				if pg, ok := med["postgraphile"]; ok {
-					b.ReportMetric(m.rps/pg.rps, "x-postgraphile")
+			switch {
+			case t.name == "pgtenant":
+				for _, ref := range []string{"baseline", "secure-2q", "secure-join", "postgraphile"} {
+					if r, ok := med[ref]; ok {
+						b.ReportMetric(m.rps/r.rps, "x-"+ref)
+					}
 				}
+			case strings.HasPrefix(t.name, "pgtenant-"):
+				b.ReportMetric(m.rps/med["pgtenant"].rps, "x-pgtenant")
 			}
 		})
 	}
+}
+
+// variant is a pgtenant server with extra environment (-perf.http.variants).
+type variant struct {
+	name string
+	env  []string
+}
+
+func parseVariants(tb testing.TB, s string) []variant {
+	var out []variant
+	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' }) {
+		name, env, ok := strings.Cut(v, ":")
+		if !ok || name == "" || env == "" {
+			tb.Fatalf("-perf.http.variants: %q is not name:VAR=value+VAR=value", v)
+		}
+		out = append(out, variant{name, strings.Split(env, "+")})
+	}
+	return out
+}
+
+// admissionCeiling is the total request rate at which pgtenant's default
+// per-tenant and per-user rate limits (RATE_LIMIT_TENANT 200/s,
+// RATE_LIMIT_USER 50/s, internal/config) would start refusing the request
+// mix lines (token, tenant): the busiest tenant's and user's share of it
+// reaching their limit. Tokens of one user are the same string.
+func admissionCeiling(lines []string) float64 {
+	tenants, users := map[string]int{}, map[string]int{}
+	for _, l := range lines {
+		tok, tid, _ := strings.Cut(l, "\t")
+		tenants[tid]++
+		users[tok]++
+	}
+	most := func(m map[string]int) float64 {
+		n := 0
+		for _, c := range m {
+			n = max(n, c)
+		}
+		return float64(n) / float64(len(lines))
+	}
+	return min(200/most(tenants), 50/most(users))
 }
 
 type wrkResult struct{ rps, p50ms, p99ms float64 }
@@ -482,101 +554,4 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return 0
-}
-
-// TestHTTPBaselineServer is not a test: it is the unscoped baseline server
-// of BenchmarkHTTP, run as a helper process of this test binary (skipped
-// otherwise). It is pgtenant's own Echo stack (server.New: request id, logging,
-// recover, limits, timeout) and the same cloudflare-mode token
-// verification, plus one route that reads the page on a bare pool as the
-// BYPASSRLS role with WHERE tenant_id = $1: no app.enter, no membership
-// check, no RLS. It exists only in this test binary.
-func TestHTTPBaselineServer(t *testing.T) {
-	listen := os.Getenv(baselineEnv)
-	if listen == "" {
-		t.Skip("helper process of BenchmarkHTTP")
-	}
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	v, err := cfaccess.New(ctx, cfaccess.Config{
-		TeamDomain:            os.Getenv("CF_ACCESS_TEAM_DOMAIN"),
-		Audiences:             []string{os.Getenv("CF_ACCESS_AUD")},
-		CertsURL:              os.Getenv("CF_ACCESS_CERTS_URL"),
-		AllowInsecureLoopback: true,
-		Logger:                log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	authn := auth.Cloudflare(v, auth.CloudflareOptions{})
-	scope, err := txscope.Open(ctx, txscope.Config{DatabaseURL: os.Getenv("DATABASE_URL"), AdminDatabaseURL: os.Getenv("ADMIN_DATABASE_URL"), MaxConns: dbMaxConns, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer scope.Close()
-	pc, err := pgxpool.ParseConfig(os.Getenv("ADMIN_DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.MaxConns = dbMaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	svc, err := tenancy.New(tenancy.Config{Scope: scope, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Service: svc, Auth: authn, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Echo().GET("/baseline/v1/tenants/:tenant/projects", baselineHandler(pool),
-		httpx.AuthWithConfig(httpx.AuthConfig{Authenticator: authn}))
-	hs := &http.Server{Addr: listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin) // the parent closes stdin to stop us
-		_ = hs.Close()
-	}()
-	time.AfterFunc(2*time.Hour, func() { _ = hs.Close() }) // bounded, whatever happens
-	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		t.Fatal(err)
-	}
-}
-
-// baselineHandler serves the page like listProjects (limit+1 rows to learn
-// whether a next page exists, the same JSON), without a tenant scope.
-func baselineHandler(pool *pgxpool.Pool) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		tid, err := uuid.Parse(c.Param("tenant"))
-		if err != nil {
-			return echo.NewHTTPError(http.StatusNotFound)
-		}
-		limit := pageSize
-		if s := c.QueryParam("limit"); s != "" {
-			if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 100 {
-				return echo.NewHTTPError(http.StatusBadRequest)
-			}
-		}
-		rows, err := pool.Query(c.Request().Context(), floorReadSQL, tid, limit+1)
-		if err != nil {
-			return err
-		}
-		ps, err := scanProjects(rows)
-		if err != nil {
-			return err
-		}
-		page := tenancy.Page[tenancy.Project]{Items: make([]tenancy.Project, 0, limit)}
-		for i, p := range ps {
-			if i == limit {
-				next := strconv.FormatInt(p.CreatedAt.UnixMicro(), 36) + "." + p.ID.String()
-				page.NextCursor = &next
-				break
-			}
-			page.Items = append(page.Items, tenancy.Project{ID: p.ID, Name: p.Name, Description: p.Description, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
-		}
-		return c.JSON(http.StatusOK, page)
-	}
 }

@@ -162,7 +162,7 @@ CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
 -- objects named like the schema's.
 --
 -- Resolution runs as the owner (SECURITY DEFINER): users and tenants are
--- read without their policies, memberships through the memberships_entry
+-- read without their policies, memberships through the memberships_resolve
 -- policy (owner only). Every request does the same index work whatever it
 -- finds: one probe of users, one of tenants and one of memberships (with a
 -- nil tenant id when the tenant does not exist), so a non-member cannot tell
@@ -265,7 +265,7 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         -- Resolution, the same index work on every path: one probe of
         -- users, tenants and memberships each (the membership with a nil
         -- tenant id when the tenant does not exist). memberships is read
-        -- through its memberships_entry policy (this function runs as the
+        -- through its memberships_resolve policy (this function runs as the
         -- owner, whom FORCE subjects to the policies).
         SELECT u.id, u.is_owner, pg_catalog.set_config('app.entry_user_id', u.id::pg_catalog.text, true) IS NOT NULL
         INTO user_id, is_owner, v_name

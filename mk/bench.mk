@@ -15,13 +15,20 @@ HTTP_SECS   ?= 10
 HTTP_ROUNDS ?= 3
 PERF_PKG    := ./internal/perf
 
-.PHONY: bench bench-scale bench-http bench-http-levers bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
+.PHONY: bench bench-scale bench-http bench-http-levers bench-profile bench-ci bench-docs bench-deps bench-experiments bench-http-experiments
 
 bench: ## DB benchmarks: scoped read/write vs unscoped floor and vs no guard, 1 and 4 clients, medians of -count=8; non-member lookup timing
 	@mkdir -p $(BENCH_DIR)
 	set -o pipefail; go test $(PERF_PKG) -run '^$$' -bench '^(BenchmarkScope|BenchmarkEnterNonMember)$$' -benchtime=$(BENCH_TIME) -count=$(BENCH_COUNT) -timeout 90m \
 		| tee $(BENCH_DIR)/scope.txt.tmp
 	mv $(BENCH_DIR)/scope.txt.tmp $(BENCH_DIR)/scope.txt
+	$(MAKE) --no-print-directory bench-docs
+
+bench-profile: ## Where the time goes in the database: pg_stat_statements (nested statements too) and EXPLAIN of a scoped read and write
+	@mkdir -p $(BENCH_DIR)
+	PGTEST_BACKEND=local PGTEST_SETTINGS=shared_preload_libraries=pg_stat_statements \
+		go test $(PERF_PKG) -run '^$$' -bench '^BenchmarkDatabaseProfile$$' -benchtime=1x -count=1 -timeout 20m \
+		-perf.profile=$(CURDIR)/$(BENCH_DIR)/profile.txt
 	$(MAKE) --no-print-directory bench-docs
 
 bench-scale: ## Page p50/p99 at 100k, 1M, 10M rows on a tuned throwaway cluster (loads ~22M rows with COPY; ~15 min)

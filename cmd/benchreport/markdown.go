@@ -22,11 +22,12 @@ func (rep report) markdown() string {
 	writeIntro(w)
 	writeMachine(w, rep.cpu())
 	writeCommands(w)
+	writeTargets(w, rep)
 	writeScope(w, rep.scope)
 	writeScale(w, rep.scale, rep.dir)
 	writeHTTP(w, rep.http, rep.httpExperiments, rep.httpLevers)
 	writeExperiments(w, rep.scope, rep.experiments)
-	writeAnalysis(w)
+	writeAnalysis(w, rep.dir)
 	return b.String()
 }
 

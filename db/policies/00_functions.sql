@@ -78,10 +78,19 @@ CREATE OR REPLACE FUNCTION app.context(OUT user_id uuid, OUT tenant_id uuid, OUT
     SET search_path = pg_catalog, pg_temp
     AS $$
     BEGIN
-        -- One query, no PL/pgSQL expressions: a read scope runs every
-        -- statement in a transaction of its own, and PL/pgSQL sets up its
-        -- simple expressions again in each transaction, while this
-        -- query's plan is kept for the session.
+        -- No seal, no context: answer at once. app.enter's own lookups
+        -- read memberships through a policy that calls this function
+        -- twice before any seal exists; running the seal query for them
+        -- cost about 45 µs of backend CPU per request (issue 14,
+        -- docs/benchmarks.md). The answer is the one the query below
+        -- gives (no key matches an empty seal): all NULL.
+        IF pg_catalog.current_setting('app.seal', true) IS NULL OR pg_catalog.current_setting('app.seal', true) = '' THEN
+            RETURN;
+        END IF;
+        -- Otherwise one query: a read scope runs every statement in a
+        -- transaction of its own, and PL/pgSQL sets up its simple
+        -- expressions again in each transaction, while this query's plan
+        -- is kept for the session.
         SELECT NULLIF(current_setting('app.user_id', true), '')::uuid, NULLIF(current_setting('app.tenant_id', true), '')::uuid,
                NULLIF(current_setting('app.role', true), ''), current_setting('app.is_owner', true) = 'true'
         INTO user_id, tenant_id, role, is_owner
@@ -153,7 +162,7 @@ CREATE OR REPLACE FUNCTION app.current_is_owner() RETURNS boolean
 -- objects named like the schema's.
 --
 -- Resolution runs as the owner (SECURITY DEFINER): users and tenants are
--- read without their policies, memberships through the memberships_entry
+-- read without their policies, memberships through the memberships_resolve
 -- policy (owner only). Every request does the same index work whatever it
 -- finds: one probe of users, one of tenants and one of memberships (with a
 -- nil tenant id when the tenant does not exist), so a non-member cannot tell
@@ -180,6 +189,8 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         v_role    text;
         v_secret  bytea;
         v_name    text;
+        v_suspect boolean;
+        v_planted boolean;
     BEGIN
         -- RESET ALL also resets the search_path this function is pinned to,
         -- for the rest of its body (and, being session-level, it outlives
@@ -191,9 +202,14 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         -- cursors or creates temporary objects: whatever of that is here
         -- was planted. SET ROLE and shadowing temporary objects cannot be
         -- undone from inside a SECURITY DEFINER function: refuse them.
-        -- (The catalog query only runs when there is something to look at:
-        -- it costs more than the rest of the checks together.)
-        IF pg_catalog.current_setting('role') <> 'none' OR pg_catalog.pg_my_temp_schema() <> 0 THEN
+        -- One query looks for all of it (issue 14: a statement fewer, and
+        -- no cursor loop, on the path every request takes); the catalog
+        -- query that names the problem only runs when there is one.
+        SELECT pg_catalog.current_setting('role') <> 'none' OR pg_catalog.pg_my_temp_schema() <> 0,
+               EXISTS (SELECT FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql)
+               OR EXISTS (SELECT FROM pg_catalog.pg_cursors c WHERE c.is_holdable)
+        INTO v_suspect, v_planted;
+        IF v_suspect THEN
             SELECT s.problem INTO v_name FROM (
                 SELECT 'this session ran SET ROLE ' || pg_catalog.current_setting('role') AS problem
                 WHERE pg_catalog.current_setting('role') <> 'none'
@@ -215,12 +231,14 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         -- A planted statement under a name pgx uses would run in this
         -- request's context; drop them all (pgx's own, protocol-level
         -- statements are not from_sql). Close planted cursors.
-        FOR v_name IN SELECT s.name FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql LOOP
-            EXECUTE pg_catalog.format('DEALLOCATE %I', v_name);
-        END LOOP;
-        PERFORM FROM pg_catalog.pg_cursors c WHERE c.is_holdable;
-        IF FOUND THEN
-            EXECUTE 'CLOSE ALL'; -- every cursor but the portal running this call
+        IF v_planted THEN
+            FOR v_name IN SELECT s.name FROM pg_catalog.pg_prepared_statements s WHERE s.from_sql LOOP
+                EXECUTE pg_catalog.format('DEALLOCATE %I', v_name);
+            END LOOP;
+            PERFORM FROM pg_catalog.pg_cursors c WHERE c.is_holdable;
+            IF FOUND THEN
+                EXECUTE 'CLOSE ALL'; -- every cursor but the portal running this call
+            END IF;
         END IF;
 
         -- The proof: v1.<key>.<expiry>.<hex mac>, checked in one query
@@ -247,7 +265,7 @@ CREATE OR REPLACE FUNCTION app.enter(p_email text, p_tenant text, p_read_only bo
         -- Resolution, the same index work on every path: one probe of
         -- users, tenants and memberships each (the membership with a nil
         -- tenant id when the tenant does not exist). memberships is read
-        -- through its memberships_entry policy (this function runs as the
+        -- through its memberships_resolve policy (this function runs as the
         -- owner, whom FORCE subjects to the policies).
         SELECT u.id, u.is_owner, pg_catalog.set_config('app.entry_user_id', u.id::pg_catalog.text, true) IS NOT NULL
         INTO user_id, is_owner, v_name

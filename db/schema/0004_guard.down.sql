@@ -22,6 +22,7 @@ SELECT setval(pg_get_serial_sequence('audit_log', 'id'), coalesce((SELECT max(id
 ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS memberships_entry ON memberships;
+DROP POLICY IF EXISTS memberships_resolve ON memberships; -- its name since issue 14 (db/policies/30_memberships.sql)
 DROP POLICY IF EXISTS users_visible ON users;
 DROP FUNCTION IF EXISTS app.context_key_rotate(interval), app.context_keys(), app.enter(text, text, boolean, text),
     app.seal_context(uuid, uuid, text, boolean);

@@ -24,7 +24,7 @@ SELECT ok((SELECT relforcerowsecurity FROM pg_class WHERE oid = 'public.membersh
 SELECT set_eq(
     $$SELECT policyname::text, permissive, cmd FROM pg_policies WHERE schemaname = 'public' AND tablename = 'memberships'$$,
     $$VALUES ('memberships_read', 'PERMISSIVE', 'SELECT'),
-             ('memberships_entry', 'PERMISSIVE', 'SELECT'),
+             ('memberships_resolve', 'PERMISSIVE', 'SELECT'),
              ('memberships_insert', 'PERMISSIVE', 'INSERT'),
              ('memberships_update', 'PERMISSIVE', 'UPDATE'),
              ('memberships_delete', 'PERMISSIVE', 'DELETE'),
@@ -38,8 +38,8 @@ SELECT is(
     1::bigint, 'memberships: memberships_read is the only permissive SELECT policy for PUBLIC');
 SELECT ok(
     (SELECT NOT pg_has_role(current_user, r, 'MEMBER') FROM pg_policies, unnest(roles) r
-     WHERE schemaname = 'public' AND tablename = 'memberships' AND policyname = 'memberships_entry'),
-    'memberships: memberships_entry (app.enter''s lookup) applies to the schema owner only, not to this role');
+     WHERE schemaname = 'public' AND tablename = 'memberships' AND policyname = 'memberships_resolve'),
+    'memberships: memberships_resolve (app.enter''s lookup) applies to the schema owner only, not to this role');
 
 -- projects
 SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'public.projects'::regclass), 'projects: row-level security enabled');

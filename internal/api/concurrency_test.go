@@ -105,7 +105,7 @@ func TestWriteInFlightAcrossSuspend(t *testing.T) {
 	other := async(func() kit.Response {
 		return f.Do(t, bob, "PATCH", "/v1/tenants/tenant-b/projects/"+f.ProjectB.String(), map[string]any{"name": "too late"})
 	})
-	waitingPID(t, super, "SELECT user_id, is_owner, tenant_id") // app.enter, waiting for the tenant row
+	waitingPID(t, super, "FROM app.enter(") // app.enter, waiting for the tenant row
 	require.NoError(t, hold.Commit(ctx))
 	r = other()
 	require.Equal(t, 404, r.Status, "the late write sees the suspension")

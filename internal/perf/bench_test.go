@@ -49,6 +49,7 @@ type op struct {
 }
 
 type benchEnv struct {
+	db      *pgtest.DB
 	d       *perf.Dataset
 	tenants []int // tenants used, round robin
 	scope   *txscope.Scope
@@ -85,7 +86,7 @@ func setupBench(b *testing.B) *benchEnv {
 		b.Fatal(err)
 	}
 	load(b, db, d)
-	e := &benchEnv{d: d}
+	e := &benchEnv{db: db, d: d}
 	for i := 0; i < d.Tenants; i++ {
 		if d.TenantProjects(i) >= pageSize {
 			e.tenants = append(e.tenants, i)

@@ -150,6 +150,13 @@ func startLocal(ctx context.Context) (*serverInfo, error) {
 		"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
 		"max_connections": "200", "shared_buffers": "128MB",
 	}
+	// PGTEST_SETTINGS adds server settings (name=value, comma-separated;
+	// make bench-profile preloads pg_stat_statements with it).
+	for _, kv := range strings.Split(os.Getenv("PGTEST_SETTINGS"), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k != "" {
+			c.Settings[k] = v
+		}
+	}
 	if err := c.Init(ctx); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

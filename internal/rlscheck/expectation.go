@@ -327,7 +327,7 @@ func snapshotPolicies(ctx context.Context, conn Querier, e *Expectation, owner s
 		func(rows pgx.Rows) error {
 			var p ExpectedPolicy
 			err := rows.Scan(&p.Table, &p.Name, &p.Permissive, &p.Command, &p.Roles, &p.Using, &p.Check)
-			// A policy TO CURRENT_USER (memberships_entry) names the
+			// A policy TO CURRENT_USER (memberships_resolve) names the
 			// migrating role, whatever a deployment calls it.
 			for i, r := range p.Roles {
 				p.Roles[i] = ownerLabel(r, owner)

@@ -443,11 +443,11 @@ CREATE FUNCTION app.tenant_count() RETURNS bigint LANGUAGE sql STABLE SECURITY D
 			runtime: []string{"{{role}}"},
 			want:    []string{"role {{role}}"},
 			// A superuser has the privileges of every role, the schema
-			// owner's included: app.enter's owner-only memberships_entry
+			// owner's included: app.enter's owner-only memberships_resolve
 			// policy then applies to it as a second permissive SELECT policy.
 			also: map[string][]string{"tenant_isolation_restrictive": {"table public.memberships"},
-				"policy_reads_unsealed_setting": {"policy memberships_entry on public.memberships"},
-				"policy_reads_setting":          {"policy memberships_entry on public.memberships"}},
+				"policy_reads_unsealed_setting": {"policy memberships_resolve on public.memberships"},
+				"policy_reads_setting":          {"policy memberships_resolve on public.memberships"}},
 		},
 		{
 			name: "runtime role can become a bypassrls role", rule: "runtime_role_attributes",

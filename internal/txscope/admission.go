@@ -45,9 +45,10 @@ const (
 	retryUnreachable = 2 * time.Second
 )
 
-// timeoutsSQL bounds the transaction on the server side. It is sent after
-// app.enter in the same pipeline, because app.enter's RESET ALL would undo
-// anything set before it; set_config(..., true) ends with the transaction.
+// timeoutsSQL bounds an admin transaction on the server side (tenant
+// scopes set the same settings in enterSQL, after app.enter, whose RESET
+// ALL would undo anything set before it); set_config(..., true) ends with
+// the transaction.
 // idle_in_transaction_session_timeout ends a transaction whose client
 // stopped sending (a hung handler) once the request's time is up.
 const timeoutsSQL = `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)`
@@ -164,7 +165,7 @@ func (s *Scope) acquireBounded(ctx, actx context.Context, p *pgxpool.Pool) (*pgx
 	return nil, mapError(fmt.Errorf("txscope: acquire: %w", err))
 }
 
-// timeouts are the values of timeoutsSQL for a transaction run under ctx:
+// timeouts are the values of timeoutsSQL and enterSQL for a transaction run under ctx:
 // what ctx has left, capped, at least a millisecond (0 would turn the
 // timeout off).
 func (a *admission) timeouts(ctx context.Context) (statement, lock, idle string) {

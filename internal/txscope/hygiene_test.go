@@ -202,3 +202,43 @@ func TestTempShadowing(t *testing.T) {
 	require.Equal(t, []string{"Apollo"}, names, "the real table, not the shadow")
 	require.NotEqual(t, pid, pooledPID(t, s), "the shadowed connection was destroyed")
 }
+
+// TestPagesUseTheGenericPlan: every tenant transaction runs with
+// plan_cache_mode = force_generic_plan (enterSQL), so a page query, whose
+// LIMIT parameter otherwise earns it a custom plan planned again on every
+// execution, is planned once per connection (issue 14). The control: the
+// same kind of statement outside a scope, on the same connection, is
+// planned every time (custom plans) under the default setting; and the
+// setting ends with the scope's transaction.
+func TestPagesUseTheGenericPlan(t *testing.T) {
+	t.Parallel()
+	s, _ := openInternal(t)
+	ctx := context.Background()
+	for i := 0; i < 12; i++ {
+		names, err := readProjects(s)
+		require.NoError(t, err)
+		require.Equal(t, []string{"Apollo"}, names)
+	}
+	c, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer c.Release()
+	var generic, custom int64
+	require.NoError(t, c.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE '%name: ProjectListFirst %'`).Scan(&generic, &custom))
+	require.GreaterOrEqual(t, generic, int64(12), "the page ran on the generic plan")
+	require.Zero(t, custom, "no custom plan for the page in a scope")
+
+	var mode string
+	require.NoError(t, c.QueryRow(ctx, "SELECT current_setting('plan_cache_mode')").Scan(&mode))
+	require.Equal(t, "auto", mode, "the setting ends with the scope's transaction")
+	const bare = "SELECT relname FROM pg_class ORDER BY oid LIMIT $1 -- control"
+	for i := 0; i < 12; i++ {
+		rows, err := c.Query(ctx, bare, 5)
+		require.NoError(t, err)
+		rows.Close()
+		require.NoError(t, rows.Err())
+	}
+	require.NoError(t, c.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement = $1`, bare).Scan(&generic, &custom))
+	require.Equal(t, int64(12), custom, "control: with the default setting a LIMIT $1 query is planned on every execution")
+}

@@ -13,10 +13,31 @@ import (
 	"github.com/pgtenant/pgtenant/internal/limits"
 )
 
-// enterSQL establishes the context. Its arguments are bind parameters: the
-// identity, tenant key and proof never become SQL text (nor appear in
-// pg_stat_activity).
-const enterSQL = `SELECT user_id, is_owner, tenant_id, tenant_slug, role FROM app.enter($1, $2, $3, $4)`
+// enterSQL establishes the context and bounds the transaction: app.enter,
+// then, in the same statement, the timeouts (what timeoutsSQL sets for the
+// admin scope) and plan_cache_mode. The set_config calls are in the target
+// list, so they run after app.enter has returned its row (its RESET ALL
+// would undo anything set before it) and not at all when it raises;
+// set_config(..., true) ends with the transaction. One statement rather
+// than two saves a statement per scope (issue 14, docs/benchmarks.md).
+//
+// plan_cache_mode = force_generic_plan: a query with a LIMIT parameter
+// (every page) otherwise gets a custom plan, planned again on every
+// execution, because its generic plan's estimate assumes an unknown limit:
+// 62 µs of planning per page against 54 µs of execution (make
+// bench-profile). Every sqlc query's generic plan is checked by
+// TestExplainQueries (internal/perf): index scans of the tenant tables,
+// no sort on a page. Set per transaction, not as a connection parameter,
+// so that it holds through pgbouncer too.
+//
+// Its arguments are bind parameters: the identity, tenant key and proof
+// never become SQL text (nor appear in pg_stat_activity).
+const enterSQL = `SELECT e.user_id, e.is_owner, e.tenant_id, e.tenant_slug, e.role,
+       pg_catalog.set_config('statement_timeout', $5, true) IS NOT NULL
+   AND pg_catalog.set_config('lock_timeout', $6, true) IS NOT NULL
+   AND pg_catalog.set_config('idle_in_transaction_session_timeout', $7, true) IS NOT NULL
+   AND pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true) IS NOT NULL
+FROM app.enter($1, $2, $3, $4) e`
 
 // Tx is a unit of work inside a scope. Q is bound to it and must not be kept
 // after the callback returns.
@@ -36,7 +57,7 @@ func (t *Tx) Session(ctx context.Context) (Session, error) { return t.s.session(
 // Read runs fn with a querier whose every statement runs in its own READ
 // ONLY transaction carrying who's context, sent in one round trip with it:
 // each statement is pipelined behind app.enter and the timeouts
-// (timeoutsSQL), so a one-query read costs one round trip, like the bare
+// (enterSQL), so a one-query read costs one round trip, like the bare
 // query, and every statement is checked against the membership and tenant
 // status of that moment.
 //
@@ -81,7 +102,7 @@ func (s *Scope) readOnce(ctx context.Context, who Who, fn func(*Tx) error) (agai
 }
 
 // Write runs fn in one read-write transaction as who. BEGIN, app.enter and
-// the transaction's timeouts (timeoutsSQL) go out in one round trip; the
+// the transaction's timeouts (enterSQL) go out in one round trip; the
 // callback's statements follow; COMMIT when fn
 // returns nil, ROLLBACK (with a context that outlives ctx's cancellation)
 // when it returns an error or panics.
@@ -119,8 +140,7 @@ func (s *Scope) writeOnce(ctx context.Context, who Who, fn func(*Tx) error) (aga
 	st, lock, idle := s.adm.timeouts(ctx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(enterSQL, who.Email, who.Tenant, false, proof)
-	b.Queue(timeoutsSQL, st, lock, idle)
+	b.Queue(enterSQL, who.Email, who.Tenant, false, proof, st, lock, idle)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var sess Session
@@ -129,7 +149,6 @@ func (s *Scope) writeOnce(ctx context.Context, who Who, fn func(*Tx) error) (aga
 	}
 	if err == nil {
 		s.adm.aliases.learn(sess)
-		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -220,8 +239,9 @@ func scanSession(row pgx.Row, who Who) (Session, error) {
 		tenantID *uuid.UUID
 		slug     *string
 		role     *string
+		bounded  bool // the timeouts are set
 	)
-	if err := row.Scan(&userID, &isOwner, &tenantID, &slug, &role); err != nil {
+	if err := row.Scan(&userID, &isOwner, &tenantID, &slug, &role, &bounded); err != nil {
 		return Session{}, err
 	}
 	if userID == nil {
@@ -276,8 +296,7 @@ func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchRes
 	}
 	st, lock, idle := r.s.adm.timeouts(ctx)
 	b := &pgx.Batch{}
-	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true, proof)
-	b.Queue(timeoutsSQL, st, lock, idle)
+	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true, proof, st, lock, idle)
 	if stmt != nil {
 		b.Queue(stmt.SQL, stmt.Arguments...)
 	}
@@ -285,7 +304,6 @@ func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchRes
 	sess, err := scanSession(br.QueryRow(), r.who)
 	if err == nil {
 		r.s.adm.aliases.learn(sess)
-		_, err = br.Exec() // the timeouts
 	}
 	if err != nil {
 		r.err = r.s.failed(ctx, r.conn, err)

@@ -292,7 +292,7 @@ func unresolvedName(err error) bool {
 // statement runs, that is a statement_timeout or lock_timeout planted at
 // session level: it is armed when app.enter's statement starts, so the
 // reset inside comes too late for that one statement, and the connection
-// is destroyed. After app.enter, the scope's own timeouts (timeoutsSQL)
+// is destroyed. After app.enter, the scope's own timeouts (enterSQL)
 // are in force, and a statement they cancel leaves a healthy connection.
 func timedOut(err error) bool {
 	var pgErr *pgconn.PgError

@@ -161,6 +161,8 @@ var levers = [][3]string{
 		"page: 54 µs execution + 62 µs planning → 39 µs, no planning (bench-profile); `TestPagesUseTheGenericPlan`", "yes"},
 	{"the owner-only membership policy renamed (`memberships_resolve`) so that Postgres ORs it first and skips memberships_read's initPlans",
 		"app.enter alone: 170 → 157 µs (4 rounds)", "yes"},
+	{"app.enter's resolution in two statements instead of six (proof and user; tenant, membership, settings and seal)",
+		"scoped read 0.51x against 0.54x the floor (three interleaved runs of each build): bigger statements cost as much to set up", "no"},
 	{"the seal check as a security-barrier view read by the policies instead of the PL/pgSQL function",
 		"217 → 201 µs per read (5 rounds), within the noise", "no: every policy and rls-check's evaluator would change for no measurable gain"},
 	{"HMAC from the built-in `sha256()` with precomputed pads instead of pgcrypto's `hmac()`",

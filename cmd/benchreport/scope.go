@@ -111,19 +111,22 @@ func writeAnalysis(w writer, dir string) {
 	w("under wrk, JWT and JSON a few percent of it). What remains is PostgreSQL's CPU per request, which loopback makes\n")
 	w("visible. `make bench-profile` (`BenchmarkDatabaseProfile`, raw output at the end of this section) counts every\n")
 	w("statement a scoped read and write run, nested ones included, with `pg_stat_statements`:\n\n")
-	w("1. **app.enter is most of it.** About %s of backend execution per request, for one proof check, three index probes\n", analysisEnter)
-	w("   (user, tenant, membership), the settings and their seal, and the session reset; the floor's whole page is %s.\n", analysisFloor)
-	w("   Its nested statements add up to about half of that: the rest is PostgreSQL's fixed cost per statement\n")
-	w("   (ExecutorStart, expression set-up, SPI, the SECURITY DEFINER switch), paid by each of its nine statements. The\n")
-	w("   lookups themselves are cheap (the user and tenant probes %s): checking identity, membership, role and tenant\n", analysisProbes)
-	w("   status in the database on every request costs statements, not index work.\n")
+	w("1. **app.enter is most of it.** The context statement executes in %s on average over the profile's reads and\n", analysisEnter)
+	w("   writes (a write's share locks on its tenant and membership rows, issue 12, are %s of that), for one proof\n", analysisLocks)
+	w("   check, three index probes (user, tenant, membership), the settings and their seal, and the session reset. The\n")
+	w("   floor's whole page executes in %s. The nested statements add up to about half of app.enter: the rest is\n", analysisFloor)
+	w("   PostgreSQL's fixed cost per statement (ExecutorStart, expression set-up, SPI, the SECURITY DEFINER switch),\n")
+	w("   paid by each of its statements. The lookups themselves are cheap (%s each): checking identity,\n", analysisProbes)
+	w("   membership, role and tenant status in the database on every request costs statements, not index work.\n")
 	w("2. **The seal check, once per statement.** `app.context()` (PL/pgSQL, SECURITY DEFINER: it reads the key) runs\n")
-	w("   its one query in %s; a read's page pays it once, a write about six times (the FOR SHARE lookup of the\n", analysisSeal)
-	w("   membership applies the UPDATE policies too, the INSERT its three restrictive checks and RETURNING's).\n")
-	w("3. **The page** costs %s in its context against %s bare (`EXPLAIN (ANALYZE, BUFFERS)` below: the same index\n", analysisPage, analysisFloor)
-	w("   scan of `projects_page_idx`, the policies' two initPlans).\n")
-	w("4. **Writes** pay app.enter's share locks (issue 12) and the seal checks above: the scoped INSERT executes in %s\n", analysisInsert)
-	w("   against %s for the plain one.\n\n", analysisPlainInsert)
+	w("   its one query in %s of execution, some 25-35 µs per call in all (a loop of 5,000 EXECUTEs); a read's page\n", analysisSeal)
+	w("   pays it once, a write five times (the FOR SHARE lookup of the membership applies the UPDATE policies too, and\n")
+	w("   the INSERT checks its restrictive policies and, for RETURNING, the SELECT ones).\n")
+	w("3. **The page** executes in %s in its context, generic plan, no planning (`EXPLAIN (ANALYZE, BUFFERS)` below: the\n", analysisPage)
+	w("   same index scan of `projects_page_idx` as the floor, under the policies' two initPlans).\n")
+	w("4. **Writes** pay the share locks and the seal checks above: the scoped INSERT executes in %s against %s for the\n", analysisInsert, analysisPlainInsert)
+	w("   plain one. That is why the scoped write is further from its target than the read, and further than when the\n")
+	w("   issue was filed: the guard (issue 10) and the share locks (issue 12) landed since.\n\n")
 	w("### Levers (issue 14)\n\n")
 	w("Each measured before it was kept: backend CPU per request from `/proc` while pgbench ran the pipelined read at\n")
 	w("one client (medians of interleaved rounds, a loaded shared machine: read the ratios), or `make bench-profile`.\n\n")
@@ -140,13 +143,14 @@ func writeAnalysis(w writer, dir string) {
 // The numbers the analysis quotes, from docs/bench/profile.txt of the
 // final run (make bench-profile); update them with it.
 const (
-	analysisEnter       = "190 µs"
-	analysisFloor       = "17 µs"
-	analysisProbes      = "8 and 5 µs"
-	analysisSeal        = "about 10 µs of execution, some 25-35 µs per call in all"
+	analysisEnter       = "174 µs"
+	analysisLocks       = "about 70 µs"
+	analysisFloor       = "15 µs (plus 26 µs of planning: its `LIMIT $2` earns it a custom plan on every execution, as the scoped page's did)"
+	analysisProbes      = "5 to 8 µs"
+	analysisSeal        = "10 µs"
 	analysisPage        = "39 µs"
-	analysisInsert      = "231 µs"
-	analysisPlainInsert = "59 µs"
+	analysisInsert      = "251 µs"
+	analysisPlainInsert = "51 µs"
 )
 
 // levers: what issue 14 measured, with the decision.
@@ -171,6 +175,8 @@ var levers = [][3]string{
 		"a SECURITY DEFINER SQL function is planned on every call: the seal query as one took 153 µs a call against 29-40 µs in PL/pgSQL (5,000 EXECUTEs)", "no"},
 	{"caching identity resolution in the server",
 		"the probes it would save cost 5-16 µs of execution; a revoked membership or a suspended tenant must still take effect on the next request, so a cache would need the same probes to validate it", "no (not built)"},
+	{"`app.text_ok` (the text rule of the check constraints) without STRICT, so that Postgres inlines it",
+		"found in the final profile: STRICT with a CASE body, it is planned on every call (5.7 µs planning + 2.6 µs execution, twice per project insert)", "not done (found last; left for the next round)"},
 	{"pgx statement cache modes",
 		"not measured: pgtenant uses pgx's default (cache_statement: Bind and Execute of a prepared statement, the fewest messages); `make test-pgbouncer` runs the exec mode pgbouncer needs", "–"},
 }

@@ -64,7 +64,7 @@ bench-http: bench-http-prep ## HTTP: wrk vs the unscoped and secure hand-written
 # an unchanged one (x-pgtenant); "control" changes nothing (the server reads
 # no PGTENANT_CONTROL) and measures the noise. PostGraphile is left out.
 # cmd/benchreport's leverNames says what each is and what was decided.
-HTTP_LEVERS ?= control:PGTENANT_CONTROL=1,logerror:LOG_LEVEL=error,gogc200:GOGC=200,gogc400:GOGC=400,procs1:GOMAXPROCS=1
+HTTP_LEVERS ?= control:PGTENANT_CONTROL=1,logerror:LOG_LEVEL=error,gogc100:GOGC=100,gogc400:GOGC=400,procs1:GOMAXPROCS=1
 
 bench-http-levers: bench-http-prep ## HTTP: pgtenant with each Go-side lever (GOGC, GOMAXPROCS, log level, ...) against an unchanged pgtenant, interleaved
 	set -o pipefail; $(HTTP_TEST) -perf.postgraphile= -perf.http.variants='$(HTTP_LEVERS)' | tee $(BENCH_DIR)/http-levers.txt.tmp

@@ -260,7 +260,8 @@ func writeOverhead(w writer, r *results, sizes []string) {
 	w("The isolation overhead of a page is the scoped page minus its bare twin: what the scope adds, the read-only\n")
 	w("transaction and app.enter (identity, tenant and membership checked and sealed into the transaction) pipelined before\n")
 	w("the query, plus the policies' checks in each statement. The bare twin is the scoped page's query with `WHERE tenant_id`\n")
-	w("in place of the policies (BYPASSRLS pool), reading the same rows by the same plan: whatever the page itself costs more\n")
+	w("in place of the policies (BYPASSRLS pool, generic plans like txscope's transactions), reading the same rows by the\n")
+	w("same plan: whatever the page itself costs more\n")
 	w("at %s (a deeper B-tree, a larger working set) it pays as much as the scoped page, so the difference leaves it out.\n", large)
 	w("Both sides run in every round, one after the other, and the overhead is the **median over rounds of the per-round\n")
 	w("difference of their p50s**, so a round the machine slowed drops out instead of landing on one side; in brackets the\n")
@@ -294,11 +295,7 @@ func writeOverhead(w writer, r *results, sizes []string) {
 			}
 			w(" %s [%s, %s] | %s − %s |", num(o.med, 0), num(o.lo, 0), num(o.hi, 0), num(o.scoped, 0), num(o.bare, 0))
 		}
-		q := math.NaN()
-		lo, _ := isolationOverhead(r, small, t.scoped, t.bare)
-		if hi, ok := isolationOverhead(r, large, t.scoped, t.bare); ok && lo.measurable() {
-			q = hi.med / lo.med
-		}
+		q := overheadRatio(r, small, large, t.scoped, t.bare)
 		kinds, ratios = append(kinds, t.desc), append(ratios, q)
 		w(" %s |\n", ratioCell(q))
 	}
@@ -311,4 +308,33 @@ func ratioCell(q float64) string {
 		return "not measurable"
 	}
 	return num(q, 2) + "x"
+}
+
+// overheadRatio is a page kind's isolation overhead at size large over its
+// overhead at size small; NaN when either is missing or the small one is
+// not measurable.
+func overheadRatio(r *results, small, large, scoped, bare string) float64 {
+	lo, _ := isolationOverhead(r, small, scoped, bare)
+	if hi, ok := isolationOverhead(r, large, scoped, bare); ok && lo.measurable() {
+		return hi.med / lo.med
+	}
+	return math.NaN()
+}
+
+// scaleVerdict is the verdict of the isolation-overhead target over the
+// sizes of r (for the summary table).
+func scaleVerdict(r *results) string {
+	sizes := scaleSizes(r)
+	if len(sizes) < 2 {
+		return "not measured"
+	}
+	var kinds []string
+	var ratios []float64
+	for _, t := range scaleTwins {
+		if _, ok := isolationOverhead(r, sizes[0], t.scoped, t.bare); ok {
+			kinds = append(kinds, t.desc)
+			ratios = append(ratios, overheadRatio(r, sizes[0], sizes[len(sizes)-1], t.scoped, t.bare))
+		}
+	}
+	return overheadVerdict(kinds, ratios) + " from " + sizes[0] + " to " + sizes[len(sizes)-1]
 }

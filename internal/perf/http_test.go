@@ -153,7 +153,9 @@ func BenchmarkHTTP(b *testing.B) {
 	// one process serving the three (httpbaseline_test.go).
 	addr := freeAddr(b)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHTTPBaselineServer$", "-test.count=1")
-	env := append([]string{baselineEnv + "=" + addr, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL}, cfEnv...)
+	// GOGC=200: the collector target `server serve` sets for itself, so the
+	// baselines run with the same (cmd/server, defaultGCPercent).
+	env := append([]string{baselineEnv + "=" + addr, "DATABASE_URL=" + db.RuntimeURL, "ADMIN_DATABASE_URL=" + db.AdminURL, "GOGC=200"}, cfEnv...)
 	pid := startProcess(b, "baseline", cmd, env, "http://"+addr+"/healthz")
 	for _, name := range []string{"baseline", "secure-2q", "secure-join"} {
 		targets = append(targets, &target{name: name, url: "http://" + addr, reqs: writeReqs(name, "/"+name), mode: "header", pid: pid})

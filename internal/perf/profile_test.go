@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgtenant/pgtenant/internal/pgtest"
+	"github.com/pgtenant/pgtenant/internal/pgtest/kit"
+	"github.com/pgtenant/pgtenant/internal/txscope"
 )
 
 var profileOut = flag.String("perf.profile", "", "BenchmarkDatabaseProfile: write the database side of a scoped read and write "+
@@ -119,12 +122,7 @@ func explainContext(b *testing.B, e *benchEnv, out *strings.Builder) {
 	defer conn.Close(ctx)
 	t := e.tenants[0]
 	email, slug := e.d.MemberEmail(t, 0), e.d.TenantSlug(t)
-	const enter = `SELECT e.user_id, e.is_owner, e.tenant_id, e.tenant_slug, e.role,
-       pg_catalog.set_config('statement_timeout', $5, true) IS NOT NULL
-   AND pg_catalog.set_config('lock_timeout', $6, true) IS NOT NULL
-   AND pg_catalog.set_config('idle_in_transaction_session_timeout', $7, true) IS NOT NULL
-   AND pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true) IS NOT NULL
-FROM app.enter($1, $2, $3, $4) e`
+	enter := contextStatement(b, e.db, txscope.Who{Email: email, Tenant: slug})
 	for round := 0; round < 20; round++ { // warm: plans cached, pages in shared_buffers
 		last := round == 19
 		tx, err := conn.Begin(ctx)
@@ -168,3 +166,47 @@ func explainRows(ctx context.Context, tx pgx.Tx, sql string, args ...any) (strin
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n") + "\n", err
 }
+
+// contextStatement is the SQL of the statement txscope.Read sends with
+// app.enter, as sent (seen by a tracer on a scope of its own), so that the
+// profile explains what runs rather than a copy of it.
+func contextStatement(b *testing.B, db *pgtest.DB, who txscope.Who) string {
+	ctx := context.Background()
+	st := &statements{}
+	s := kit.Scope(b, db, func(c *txscope.Config) { c.Tracer = st })
+	if err := s.Read(ctx, who, func(tx *txscope.Tx) error { _, err := tx.Session(ctx); return err }); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range st.sql {
+		if strings.Contains(q, "app.enter(") {
+			return q
+		}
+	}
+	b.Fatalf("no statement calling app.enter among %q", st.sql)
+	return ""
+}
+
+// statements records the SQL of every query and batched query.
+type statements struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (s *statements) add(sql string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sql = append(s.sql, sql)
+}
+
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.add(d.SQL)
+	return ctx
+}
+func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+func (s *statements) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	s.add(d.SQL)
+}
+func (s *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,7 +178,11 @@ func setupScale(b testing.TB, n int64) *scaleEnv {
 	}
 	s := &scaleEnv{d: d, rnd: 1}
 	s.scope = kit.Scope(b, db, func(c *txscope.Config) { c.MaxConns = 2 })
-	s.bare = newPool(b, db.AdminURL, &pgtest.RoundTrips{})
+	// The bare twins plan as the scoped pages do (txscope sets
+	// force_generic_plan per transaction): a LIMIT $n query otherwise gets
+	// a custom plan, planned on every execution, and the difference would
+	// measure planning, not isolation.
+	s.bare = newPool(b, withParam(b, db.AdminURL, "plan_cache_mode", "force_generic_plan"), &pgtest.RoundTrips{})
 	if *scalePrewarm {
 		super := pgtest.Conn(b, db.SuperURL)
 		mustExec(b, super, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")
@@ -359,4 +364,18 @@ func checkPageFrom(d *perf.Dataset, t int, j int64, ps []dbgen.Project, err erro
 		return fmt.Errorf("page starts at the wrong row (want project %d of tenant %d)", j, t)
 	}
 	return nil
+}
+
+// withParam adds a run-time parameter to a connection URL (pgx sends the
+// query parameters it does not know as server settings).
+func withParam(tb testing.TB, rawURL, name, value string) string {
+	tb.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

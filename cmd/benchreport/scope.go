@@ -112,7 +112,7 @@ func writeAnalysis(w writer, dir string) {
 	w("visible. `make bench-profile` (`BenchmarkDatabaseProfile`, raw output at the end of this section) counts every\n")
 	w("statement a scoped read and write run, nested ones included, with `pg_stat_statements`:\n\n")
 	w("1. **app.enter is most of it.** The context statement executes in %s on average over the profile's reads and\n", analysisEnter)
-	w("   writes (a write's share locks on its tenant and membership rows, issue 12, are %s of that), for one proof\n", analysisLocks)
+	w("   writes (a write's share locks on its tenant and membership rows, issue 12, add %s to a write's), for one proof\n", analysisLocks)
 	w("   check, three index probes (user, tenant, membership), the settings and their seal, and the session reset. The\n")
 	w("   floor's whole page executes in %s. The nested statements add up to about half of app.enter: the rest is\n", analysisFloor)
 	w("   PostgreSQL's fixed cost per statement (ExecutorStart, expression set-up, SPI, the SECURITY DEFINER switch),\n")
@@ -143,14 +143,14 @@ func writeAnalysis(w writer, dir string) {
 // The numbers the analysis quotes, from docs/bench/profile.txt of the
 // final run (make bench-profile); update them with it.
 const (
-	analysisEnter       = "174 µs"
-	analysisLocks       = "about 70 µs"
-	analysisFloor       = "15 µs (plus 26 µs of planning: its `LIMIT $2` earns it a custom plan on every execution, as the scoped page's did)"
-	analysisProbes      = "5 to 8 µs"
-	analysisSeal        = "10 µs"
-	analysisPage        = "39 µs"
-	analysisInsert      = "251 µs"
-	analysisPlainInsert = "51 µs"
+	analysisEnter       = "160 µs"
+	analysisLocks       = "about 60 µs"
+	analysisFloor       = "16 µs (plus 26 µs of planning: its `LIMIT $2` earns it a custom plan on every execution, as the scoped page's did)"
+	analysisProbes      = "4 to 7 µs"
+	analysisSeal        = "9 µs"
+	analysisPage        = "40 µs"
+	analysisInsert      = "224 µs"
+	analysisPlainInsert = "55 µs"
 )
 
 // levers: what issue 14 measured, with the decision.
@@ -176,7 +176,7 @@ var levers = [][3]string{
 	{"caching identity resolution in the server",
 		"the probes it would save cost 5-16 µs of execution; a revoked membership or a suspended tenant must still take effect on the next request, so a cache would need the same probes to validate it", "no (not built)"},
 	{"`app.text_ok` (the text rule of the check constraints) without STRICT, so that Postgres inlines it",
-		"found in the final profile: STRICT with a CASE body, it is planned on every call (5.7 µs planning + 2.6 µs execution, twice per project insert)", "not done (found last; left for the next round)"},
+		"found in the final profile: STRICT with a CASE body, it is planned on every call (5.2 µs planning + 2.3 µs execution, twice per project insert)", "not done (found last; left for the next round)"},
 	{"pgx statement cache modes",
 		"not measured: pgtenant uses pgx's default (cache_statement: Bind and Execute of a prepared statement, the fewest messages); `make test-pgbouncer` runs the exec mode pgbouncer needs", "–"},
 }

@@ -308,8 +308,9 @@ func cfEnvReason(reason string) string {
 // defaultGCPercent is the collector's target when GOGC is unset: 200, not
 // Go's 100. make bench-http-levers measured GOGC=200 at 1.11x the req/s of
 // an unchanged server (the identical control at 1.02x) for 4 MB more
-// peak RSS (issue 14, docs/benchmarks.md): the server shares its cores
-// with PostgreSQL, which gets what the collector does not take.
+// peak RSS; a later run, noisier (control at 1.16x), could not tell them
+// apart (issue 14, docs/benchmarks.md). The server shares its cores with
+// PostgreSQL, which gets what the collector does not take.
 const defaultGCPercent = 200
 
 // gcPercent is the GC percent serve sets, and whether to set one: none

@@ -174,7 +174,7 @@ var levers = [][3]string{
 	{"app.enter as one SQL statement (a SQL function) instead of PL/pgSQL",
 		"a SECURITY DEFINER SQL function is planned on every call: the seal query as one took 153 µs a call against 29-40 µs in PL/pgSQL (5,000 EXECUTEs)", "no"},
 	{"caching identity resolution in the server",
-		"the probes it would save cost 5-16 µs of execution; a revoked membership or a suspended tenant must still take effect on the next request, so a cache would need the same probes to validate it", "no (not built)"},
+		"the probes it would save cost 4-7 µs of execution each; a revoked membership or a suspended tenant must still take effect on the next request, so a cache would need the same probes to validate it", "no (not built)"},
 	{"`app.text_ok` (the text rule of the check constraints) without STRICT, so that Postgres inlines it",
 		"found in the final profile: STRICT with a CASE body, it is planned on every call (5.2 µs planning + 2.3 µs execution, twice per project insert)", "not done (found last; left for the next round)"},
 	{"pgx statement cache modes",

@@ -212,6 +212,7 @@ func TestTempShadowing(t *testing.T) {
 // setting ends with the scope's transaction.
 func TestPagesUseTheGenericPlan(t *testing.T) {
 	t.Parallel()
+	pgtest.SkipThroughPgbouncer(t, "in exec mode pgx prepares nothing: every statement is planned where it runs, and there is no cached plan to count")
 	s, _ := openInternal(t)
 	ctx := context.Background()
 	for i := 0; i < 12; i++ {

@@ -280,8 +280,6 @@ func writeOverhead(w writer, r *results, sizes []string) {
 		w(" ---: | ---: |")
 	}
 	w(" ---: |\n")
-	var kinds []string
-	var ratios []float64
 	for _, t := range scaleTwins {
 		if _, ok := isolationOverhead(r, small, t.scoped, t.bare); !ok {
 			continue
@@ -295,11 +293,9 @@ func writeOverhead(w writer, r *results, sizes []string) {
 			}
 			w(" %s [%s, %s] | %s − %s |", num(o.med, 0), num(o.lo, 0), num(o.hi, 0), num(o.scoped, 0), num(o.bare, 0))
 		}
-		q := overheadRatio(r, small, large, t.scoped, t.bare)
-		kinds, ratios = append(kinds, t.desc), append(ratios, q)
-		w(" %s |\n", ratioCell(q))
+		w(" %s |\n", ratioCell(overheadRatio(r, small, large, t.scoped, t.bare)))
 	}
-	w("\nTarget: the isolation overhead flat within %sx from %s to %s: %s.\n\n", num(overheadTarget, 1), small, large, overheadVerdict(kinds, ratios))
+	w("\nTarget: the isolation overhead flat within %sx from %s to %s: %s.\n\n", num(overheadTarget, 1), small, large, overheadVerdictFor(r, small, large))
 }
 
 // ratioCell is q as a table cell, "not measurable" for NaN.
@@ -321,20 +317,27 @@ func overheadRatio(r *results, small, large, scoped, bare string) float64 {
 	return math.NaN()
 }
 
-// scaleVerdict is the verdict of the isolation-overhead target over the
-// sizes of r (for the summary table).
+// overheadVerdictFor is the verdict of the isolation-overhead target from
+// size small to size large, over the page kinds measured at small.
+func overheadVerdictFor(r *results, small, large string) string {
+	var kinds []string
+	var ratios []float64
+	for _, t := range scaleTwins {
+		if _, ok := isolationOverhead(r, small, t.scoped, t.bare); ok {
+			kinds = append(kinds, t.desc)
+			ratios = append(ratios, overheadRatio(r, small, large, t.scoped, t.bare))
+		}
+	}
+	return overheadVerdict(kinds, ratios)
+}
+
+// scaleVerdict is that verdict over all the sizes of r (for the summary
+// table).
 func scaleVerdict(r *results) string {
 	sizes := scaleSizes(r)
 	if len(sizes) < 2 {
 		return "not measured"
 	}
-	var kinds []string
-	var ratios []float64
-	for _, t := range scaleTwins {
-		if _, ok := isolationOverhead(r, sizes[0], t.scoped, t.bare); ok {
-			kinds = append(kinds, t.desc)
-			ratios = append(ratios, overheadRatio(r, sizes[0], sizes[len(sizes)-1], t.scoped, t.bare))
-		}
-	}
-	return overheadVerdict(kinds, ratios) + " from " + sizes[0] + " to " + sizes[len(sizes)-1]
+	small, large := sizes[0], sizes[len(sizes)-1]
+	return overheadVerdictFor(r, small, large) + " from " + small + " to " + large
 }

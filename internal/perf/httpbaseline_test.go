@@ -168,21 +168,18 @@ func newBaselineServer(tb testing.TB, runtimeURL, adminURL string, cf cfaccess.C
 	return srv
 }
 
-// pageLimit reads ?limit= as listProjects does.
+// pageLimit reads ?limit= with pgtenant's own rule (tenancy.ParseLimit).
 func pageLimit(c echo.Context) (int, error) {
-	s := c.QueryParam("limit")
-	if s == "" {
-		return pageSize, nil
-	}
-	limit, err := strconv.Atoi(s)
-	if err != nil || limit < 1 || limit > 100 {
+	limit, err := tenancy.ParseLimit(c.QueryParam("limit"))
+	if err != nil {
 		return 0, echo.NewHTTPError(http.StatusBadRequest)
 	}
 	return limit, nil
 }
 
 // writePage answers like listProjects: ps holds up to limit+1 rows, the
-// last one only telling that a next page exists; the same JSON.
+// last one only telling that a next page exists; the same JSON shape (the
+// next cursor is the baseline's own, hand-written encoding).
 func writePage(c echo.Context, ps []dbgen.Project, limit int) error {
 	page := tenancy.Page[tenancy.Project]{Items: make([]tenancy.Project, 0, limit)}
 	for i, p := range ps {

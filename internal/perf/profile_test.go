@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,14 +37,12 @@ func BenchmarkDatabaseProfile(b *testing.B) {
 	super := pgtest.Conn(b, e.db.SuperURL)
 	defer super.Close(ctx)
 	for _, q := range []string{
-		"CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+		"CREATE EXTENSION IF NOT EXISTS pg_stat_statements", // make bench-profile preloads it
 		"ALTER SYSTEM SET pg_stat_statements.track = 'all'",
 		"ALTER SYSTEM SET pg_stat_statements.track_planning = on",
 		"SELECT pg_reload_conf()",
 	} {
-		if _, err := super.Exec(ctx, q); err != nil {
-			b.Fatalf("%s: %v (make bench-profile preloads pg_stat_statements)", q, err)
-		}
+		mustExec(b, super, q)
 	}
 	b.Cleanup(func() {
 		_, _ = super.Exec(ctx, "ALTER SYSTEM RESET pg_stat_statements.track")
@@ -123,7 +120,8 @@ func explainContext(b *testing.B, e *benchEnv, out *strings.Builder) {
 	t := e.tenants[0]
 	email, slug := e.d.MemberEmail(t, 0), e.d.TenantSlug(t)
 	enter := contextStatement(b, e.db, txscope.Who{Email: email, Tenant: slug})
-	for round := 0; round < 20; round++ { // warm: plans cached, pages in shared_buffers
+	readProof, writeProof := e.db.Proof(b, email, slug, true), e.db.Proof(b, email, slug, false) // valid ten minutes
+	for round := 0; round < 20; round++ {                                                        // warm: plans cached, pages in shared_buffers
 		last := round == 19
 		tx, err := conn.Begin(ctx)
 		if err != nil {
@@ -139,7 +137,7 @@ func explainContext(b *testing.B, e *benchEnv, out *strings.Builder) {
 			}
 		}
 		explain("the context statement (app.enter and the timeouts)", enter,
-			email, slug, true, e.db.Proof(b, email, slug, true), "30000", "5000", "30000")
+			email, slug, true, readProof, "30000", "5000", "30000")
 		explain("the page under RLS, in that context", projectPageSQL, pageSize)
 		if err := tx.Rollback(ctx); err != nil {
 			b.Fatal(err)
@@ -148,7 +146,7 @@ func explainContext(b *testing.B, e *benchEnv, out *strings.Builder) {
 			b.Fatal(err)
 		}
 		explain("the context statement of a write", enter,
-			email, slug, false, e.db.Proof(b, email, slug, false), "30000", "5000", "30000")
+			email, slug, false, writeProof, "30000", "5000", "30000")
 		explain("ProjectCreate in that context (rolled back)",
 			"INSERT INTO projects (name, description) VALUES ($1, $2) RETURNING tenant_id, id, name, description, created_at, updated_at",
 			fmt.Sprintf("profile-%d", round), "")
@@ -168,45 +166,22 @@ func explainRows(ctx context.Context, tx pgx.Tx, sql string, args ...any) (strin
 }
 
 // contextStatement is the SQL of the statement txscope.Read sends with
-// app.enter, as sent (seen by a tracer on a scope of its own), so that the
-// profile explains what runs rather than a copy of it.
+// app.enter, as sent (seen by the tracer of a scope of its own), so that
+// the profile explains what runs rather than a copy of it.
 func contextStatement(b *testing.B, db *pgtest.DB, who txscope.Who) string {
 	ctx := context.Background()
-	st := &statements{}
-	s := kit.Scope(b, db, func(c *txscope.Config) { c.Tracer = st })
+	var enter string
+	rt := &pgtest.RoundTrips{Sent: func(sql string) {
+		if strings.Contains(sql, "app.enter(") {
+			enter = sql
+		}
+	}}
+	s := kit.Scope(b, db, kit.Traced(rt))
 	if err := s.Read(ctx, who, func(tx *txscope.Tx) error { _, err := tx.Session(ctx); return err }); err != nil {
 		b.Fatal(err)
 	}
-	for _, q := range st.sql {
-		if strings.Contains(q, "app.enter(") {
-			return q
-		}
+	if enter == "" {
+		b.Fatal("the scope sent no statement calling app.enter")
 	}
-	b.Fatalf("no statement calling app.enter among %q", st.sql)
-	return ""
+	return enter
 }
-
-// statements records the SQL of every query and batched query.
-type statements struct {
-	mu  sync.Mutex
-	sql []string
-}
-
-func (s *statements) add(sql string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sql = append(s.sql, sql)
-}
-
-func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	s.add(d.SQL)
-	return ctx
-}
-func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	return ctx
-}
-func (s *statements) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	s.add(d.SQL)
-}
-func (s *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

@@ -132,15 +132,11 @@ func (s *Scope) writeOnce(ctx context.Context, who Who, fn func(*Tx) error) (aga
 	entering := true
 	defer func() { s.release(c, err, entering) }()
 	conn := c.Conn()
-	proof, err := s.proof(ctx, who, false)
-	if err != nil {
-		return false, err
-	}
-
-	st, lock, idle := s.adm.timeouts(ctx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(enterSQL, who.Email, who.Tenant, false, proof, st, lock, idle)
+	if err := s.queueEnter(ctx, b, who, false); err != nil {
+		return false, err
+	}
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var sess Session
@@ -225,6 +221,19 @@ func (s *Scope) rollback(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
+// queueEnter queues the context statement (enterSQL) for who, with a fresh
+// proof and the timeouts of a transaction run under ctx: the one place that
+// knows its arguments.
+func (s *Scope) queueEnter(ctx context.Context, b *pgx.Batch, who Who, readOnly bool) error {
+	proof, err := s.proof(ctx, who, readOnly)
+	if err != nil {
+		return err
+	}
+	st, lock, idle := s.adm.timeouts(ctx)
+	b.Queue(enterSQL, who.Email, who.Tenant, readOnly, proof, st, lock, idle)
+	return nil
+}
+
 type fixedSession Session
 
 func (f fixedSession) session(context.Context) (Session, error) { return Session(f), nil }
@@ -239,9 +248,9 @@ func scanSession(row pgx.Row, who Who) (Session, error) {
 		tenantID *uuid.UUID
 		slug     *string
 		role     *string
-		bounded  bool // the timeouts are set
 	)
-	if err := row.Scan(&userID, &isOwner, &tenantID, &slug, &role, &bounded); err != nil {
+	// nil skips enterSQL's last column (the settings it made).
+	if err := row.Scan(&userID, &isOwner, &tenantID, &slug, &role, nil); err != nil {
 		return Session{}, err
 	}
 	if userID == nil {
@@ -289,14 +298,11 @@ func (r *readConn) session(ctx context.Context) (Session, error) {
 // anything was sent).
 func (r *readConn) send(ctx context.Context, stmt *pgx.QueuedQuery) pgx.BatchResults {
 	r.sends++
-	proof, err := r.s.proof(ctx, r.who, true)
-	if err != nil {
+	b := &pgx.Batch{}
+	if err := r.s.queueEnter(ctx, b, r.who, true); err != nil {
 		r.err = err
 		return nil
 	}
-	st, lock, idle := r.s.adm.timeouts(ctx)
-	b := &pgx.Batch{}
-	b.Queue(enterSQL, r.who.Email, r.who.Tenant, true, proof, st, lock, idle)
 	if stmt != nil {
 		b.Queue(stmt.SQL, stmt.Arguments...)
 	}

@@ -26,12 +26,14 @@ func plant(t *testing.T, s *Scope, sql ...string) uint32 {
 	c, err := s.pool.Acquire(ctx)
 	require.NoError(t, err)
 	defer c.Release()
+	// The pid first: after a planted 1 ms statement_timeout, any statement
+	// on a loaded machine may time out.
+	var pid uint32
+	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
 	for _, q := range sql {
 		_, err := c.Exec(ctx, q)
 		require.NoError(t, err, q)
 	}
-	var pid uint32
-	require.NoError(t, c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
 	return pid
 }
 
@@ -74,9 +76,9 @@ func TestPlantedSettingsAreReset(t *testing.T) {
 	pid := plant(t, s,
 		"SET search_path = pg_catalog", // `projects` would not resolve
 		"SET row_security = off",       // RLS would raise instead of filtering
-		"SET statement_timeout = 1",    // every statement would time out
 		"SET default_transaction_read_only = on",
 		"SELECT set_config('app.stash', 'planted', false)",
+		"SET statement_timeout = 1", // every statement would time out (planted last, so the planting does not)
 	)
 	names, err = readProjects(s)
 	require.NoError(t, err)

@@ -38,9 +38,10 @@ func TestPlantedStateThroughPgbouncer(t *testing.T) {
 		tx, err := c.Begin(ctx)
 		require.NoError(t, err)
 		for _, q := range []string{
-			"SET ROLE pgtenant_app", "SET search_path = pg_catalog", "SET statement_timeout = 1",
+			"SET ROLE pgtenant_app", "SET search_path = pg_catalog",
 			"SET default_transaction_read_only = on", "PREPARE planted AS SELECT 1",
 			"DECLARE planted CURSOR WITH HOLD FOR SELECT 1",
+			"SET statement_timeout = 1", // last, so that the planting itself does not time out on a loaded machine
 		} {
 			_, err := tx.Exec(ctx, q)
 			require.NoError(t, err, q)
